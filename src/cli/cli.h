@@ -1,0 +1,11 @@
+/* cli.h — subcommands of the vkcontrast tool; each returns the process exit status. */
+#ifndef VC_CLI_H
+#define VC_CLI_H
+
+int cmd_devices(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* Print "vkcontrast: <message>" to stderr and return 1 (for `return cli_fail(...)`). */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,313 @@
+#!/usr/bin/python3
+"""gen_golden.py -- writes the PyTorch golden file for one SimCLR step on small-resnet.
+
+The C/Vulkan implementation is checked against this file (tests/golden/): the same
+weights, the same input batch, and PyTorch's answers for the forward pass, the NT-Xent
+loss, every gradient, the weights after one SGD step and the losses of four steps.
+PyTorch's init RNG cannot be reproduced in C, so the initial weights travel in the file.
+
+Run with Debian's torch (python3-torch, CPU, 1.13), from the repository root:
+
+    /usr/bin/python3 tools/gen_golden.py [--out tests/golden/simclr_small_resnet.bin]
+
+What is computed
+  model   small-resnet + projection head exactly as DESIGN.md's table, C_in = 1, 28x28,
+          torch.manual_seed(0) and PyTorch's default init.
+  input   the first N = 8 Fashion-MNIST training images, (x/255 - 0.2860) / 0.3530.
+          view 1 = the images; view 2 = the images flipped left-right plus Gaussian noise
+          (std 0.1, generator seeded with 1, added after normalization).
+          X (2N, 1, 28, 28) = [view 1 of the 8; view 2 of the 8].
+  forward one pass over all 2N images in train mode (BatchNorm uses the batch statistics
+          of the 16 images and updates its running statistics once).
+  loss    z = l2-normalize(head(h)); S = z z^T / T with T = 0.2 and the diagonal set to
+          -inf; cross-entropy of row i against target (i + N) mod 2N; mean over 2N rows.
+  step    torch.optim.SGD(lr 0.1, momentum 0.9, weight_decay 5e-4, nesterov False) over
+          all parameters; then 3 more steps on the same X, recording each loss.
+
+Binary format, version 1 (all little-endian)
+  magic   4 bytes "VCGD"
+  u32     version = 1
+  u32     tensor count
+  per tensor:
+    u32   name length in bytes, then the name (ASCII, no NUL)
+    u32   ndim, then u32 dims[ndim]
+    f32   data[prod(dims)], row-major (PyTorch's contiguous layout)
+
+Tensors, in file order
+  meta            [6]   N, C, H, W, temperature, lr
+  hyper           [3]   momentum, weight_decay, nesterov (0/1)
+  input           [2N, 1, 28, 28]
+  w.<name>              every state_dict entry before the step (parameters and BN running
+                        statistics, num_batches_tracked dropped), state_dict order
+  h               [2N, 128]   representation after global average pooling
+  z               [2N, 64]    l2-normalized projections
+  loss            [1]
+  g.<name>              gradient of every parameter (named_parameters order)
+  w1.<name>             every state_dict entry after the first SGD step (the running
+                        statistics are the ones updated by the first forward)
+  losses          [4]   loss before step 0, 1, 2, 3 (losses[0] == loss)
+  act.stem, act.blocks.0, act.blocks.1, act.blocks.2
+                        activations after the stem ReLU and after each block's final ReLU,
+                        for the first ACT_IMAGES images of the batch only (to keep the file
+                        small): a row-major prefix of the full (2N, C, H, W) tensor
+
+Tolerances a C implementation should meet (fp32 on a GPU vs fp32 CPU torch)
+  loss and losses[0]        absolute error <= 1e-4
+  h, z, activations         normalized MSE <= 1e-6
+  gradients g.*             normalized MSE ~1e-6 .. 1e-5 (deeper layers and BN weights
+                            accumulate more rounding; 1e-5 is the bound to enforce)
+  weights after step w1.*   normalized MSE <= 1e-6 against w1 (the step is tiny relative
+                            to the weights), running statistics <= 1e-6
+  losses[1..3]              absolute error <= 1e-3 (errors compound over steps)
+normalized MSE = sum((got - ref)^2) / sum(ref^2), as in tests/harness.h.
+"""
+
+import argparse
+import gzip
+import os
+import struct
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+MAGIC = b"VCGD"
+VERSION = 1
+
+FASHION_MNIST_TRAIN = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+N_IMAGES = 8           # N: images per view; the batch holds 2N = 16 views
+INPUT_MEAN = 0.2860
+INPUT_STD = 0.3530
+NOISE_STD = 0.1
+NOISE_SEED = 1
+MODEL_SEED = 0
+TEMPERATURE = 0.2
+LR = 0.1
+MOMENTUM = 0.9
+WEIGHT_DECAY = 5e-4
+NESTEROV = False
+N_STEPS = 4            # losses recorded: before step 0, 1, 2, 3
+ACT_IMAGES = 2         # activations are stored for this many leading images of the batch
+PROJ_DIM = 64
+
+
+# ---------------------------------------------------------------------------------------
+# Model: small-resnet + projection head. Module names give DESIGN.md's contract names.
+
+class ConvBN(nn.Module):
+    """conv (no bias) + BatchNorm2d; used for the stem and for projection shortcuts."""
+
+    def __init__(self, c_in, c_out, kernel, stride):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+
+class BasicBlock(nn.Module):
+    """conv3x3(stride) bn relu conv3x3 bn, plus shortcut, then relu."""
+
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        # Projection shortcut only where the shape changes; else identity (no module,
+        # so no parameter names appear for it).
+        if stride != 1 or c_in != c_out:
+            self.shortcut = ConvBN(c_in, c_out, 1, stride)
+        else:
+            self.shortcut = None
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        skip = x if self.shortcut is None else self.shortcut(x)
+        return F.relu(out + skip)
+
+
+class ProjectionHead(nn.Module):
+    """fc1 (128->128, bias) BatchNorm1d ReLU fc2 (128->out_dim, bias)."""
+
+    def __init__(self, dim, out_dim):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, dim)
+        self.bn = nn.BatchNorm1d(dim)
+        self.fc2 = nn.Linear(dim, out_dim)
+
+    def forward(self, h):
+        return self.fc2(F.relu(self.bn(self.fc1(h))))
+
+
+class SmallResNet(nn.Module):
+    BLOCKS = [(32, 32, 1), (32, 64, 2), (64, 128, 2)]  # (C_in, C_out, stride)
+
+    def __init__(self, channels, out_dim):
+        super().__init__()
+        self.stem = ConvBN(channels, 32, 3, 1)
+        self.blocks = nn.ModuleList([BasicBlock(ci, co, s) for ci, co, s in self.BLOCKS])
+        self.head = ProjectionHead(128, out_dim)
+
+    def forward(self, x, acts=None):
+        """Returns (h, projection before normalization); fills acts when given a dict."""
+        x = F.relu(self.stem(x))
+        if acts is not None:
+            acts["act.stem"] = x
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if acts is not None:
+                acts["act.blocks.%d" % i] = x
+        h = x.mean(dim=(2, 3))  # global average pool -> (B, 128)
+        return h, self.head(h)
+
+
+# ---------------------------------------------------------------------------------------
+# Data
+
+def read_idx_images(path, count):
+    """First `count` images of an IDX3 uint8 file (gzip), as a float tensor (count, 28, 28)."""
+    with gzip.open(path, "rb") as f:
+        header = f.read(16)
+        if len(header) != 16:
+            sys.exit("%s: truncated IDX header: %d of 16 bytes" % (path, len(header)))
+        magic, n, rows, cols = struct.unpack(">IIII", header)
+        if magic != 0x00000803:
+            sys.exit("%s: not an IDX3 uint8 file (magic 0x%08x, expected 0x00000803)" % (path, magic))
+        if n < count:
+            sys.exit("%s: holds %d images, need %d" % (path, n, count))
+        nbytes = count * rows * cols
+        pixels = f.read(nbytes)
+        if len(pixels) != nbytes:
+            sys.exit("%s: truncated image data: %d of %d bytes" % (path, len(pixels), nbytes))
+    data = torch.tensor(list(pixels), dtype=torch.float32)
+    return data.view(count, rows, cols)
+
+
+def make_views(images):
+    """X (2N, 1, H, W) = [normalized images; flipped normalized images + noise]."""
+    view1 = ((images / 255.0 - INPUT_MEAN) / INPUT_STD).unsqueeze(1)
+    gen = torch.Generator().manual_seed(NOISE_SEED)
+    noise = torch.randn(view1.shape, generator=gen, dtype=torch.float32) * NOISE_STD
+    view2 = torch.flip(view1, dims=[3]) + noise
+    return torch.cat([view1, view2], dim=0).contiguous()
+
+
+# ---------------------------------------------------------------------------------------
+# Loss
+
+def nt_xent(z, temperature):
+    """SimCLR NT-Xent on normalized z (2N, d): row i's positive is row (i + N) mod 2N."""
+    two_n = z.shape[0]
+    n = two_n // 2
+    sim = z @ z.t() / temperature
+    self_mask = torch.eye(two_n, dtype=torch.bool)
+    sim = sim.masked_fill(self_mask, float("-inf"))
+    targets = (torch.arange(two_n) + n) % two_n
+    return F.cross_entropy(sim, targets)
+
+
+# ---------------------------------------------------------------------------------------
+# Writer
+
+def state_entries(model):
+    """(name, tensor) for every state_dict entry except BN's num_batches_tracked."""
+    return [(k, v) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")]
+
+
+class GoldenWriter:
+    def __init__(self):
+        self.tensors = []  # (name, float32 contiguous tensor)
+
+    def add(self, name, tensor):
+        t = torch.as_tensor(tensor).detach().to(torch.float32).contiguous().clone()
+        if any(name == existing for existing, _ in self.tensors):
+            raise ValueError("duplicate tensor name " + name)
+        self.tensors.append((name, t))
+
+    def write(self, path):
+        parts = [MAGIC, struct.pack("<II", VERSION, len(self.tensors))]
+        for name, t in self.tensors:
+            name_bytes = name.encode("ascii")
+            dims = list(t.shape)
+            parts.append(struct.pack("<I", len(name_bytes)))
+            parts.append(name_bytes)
+            parts.append(struct.pack("<I%dI" % len(dims), len(dims), *dims))
+            parts.append(t.numpy().astype("<f4").tobytes())
+        blob = b"".join(parts)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        return len(blob)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="tests/golden/simclr_small_resnet.bin")
+    parser.add_argument("--data", default=FASHION_MNIST_TRAIN)
+    args = parser.parse_args()
+
+    torch.set_num_threads(1)  # one reduction order: reruns give the same bytes
+    torch.manual_seed(MODEL_SEED)
+    model = SmallResNet(channels=1, out_dim=PROJ_DIM)
+    model.train()
+
+    images = read_idx_images(args.data, N_IMAGES)
+    x = make_views(images)
+    _, c, hgt, wid = x.shape
+
+    out = GoldenWriter()
+    out.add("meta", [N_IMAGES, c, hgt, wid, TEMPERATURE, LR])
+    out.add("hyper", [MOMENTUM, WEIGHT_DECAY, 1.0 if NESTEROV else 0.0])
+    out.add("input", x)
+    for name, t in state_entries(model):
+        out.add("w." + name, t)
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM,
+                                weight_decay=WEIGHT_DECAY, nesterov=NESTEROV)
+
+    # Step 0: the fully recorded one.
+    acts = {}
+    optimizer.zero_grad()
+    h, p = model(x, acts)
+    z = F.normalize(p, dim=1)
+    loss = nt_xent(z, TEMPERATURE)
+    loss.backward()
+    out.add("h", h)
+    out.add("z", z)
+    out.add("loss", loss.reshape(1))
+    for name, param in model.named_parameters():
+        out.add("g." + name, param.grad)
+    optimizer.step()
+    for name, t in state_entries(model):
+        out.add("w1." + name, t)
+    losses = [loss.item()]
+
+    # Steps 1..3 on the same batch: only the losses are kept.
+    for _ in range(1, N_STEPS):
+        optimizer.zero_grad()
+        _, p = model(x)
+        step_loss = nt_xent(F.normalize(p, dim=1), TEMPERATURE)
+        step_loss.backward()
+        optimizer.step()
+        losses.append(step_loss.item())
+
+    out.add("losses", losses)
+    for name in ["act.stem", "act.blocks.0", "act.blocks.1", "act.blocks.2"]:
+        out.add(name, acts[name][:ACT_IMAGES])
+
+    size = out.write(args.out)
+    print("loss   %.7f" % losses[0])
+    print("losses %s" % ", ".join("%.7f" % v for v in losses))
+    print("wrote  %s: %d tensors, %d bytes (%.2f MiB)" % (args.out, len(out.tensors), size, size / 2**20))
+
+
+if __name__ == "__main__":
+    main()
