@@ -9,6 +9,7 @@ struct VcBlock {
     VkBuffer buffer;
     VkDeviceSize size;
     uint8_t *mapped;
+    bool host;          /* from the host-visible pool (vc_buffer_alloc_mapped) */
     /* free list: sorted, non-overlapping [off, off+len) ranges */
     VkDeviceSize *free_off, *free_len;
     int free_count, free_cap;
@@ -35,6 +36,7 @@ struct VcContext {
     VcDeviceInfo info;
     VkPhysicalDeviceMemoryProperties memprops;
     uint32_t mem_type;         /* memory type used for all blocks */
+    uint32_t host_mem_type;    /* host-visible type for vc_buffer_alloc_mapped */
     bool host_visible;         /* blocks are mapped (unified memory) */
     VkDeviceSize align;        /* sub-allocation alignment */
     VkDeviceSize block_size;   /* default block size */

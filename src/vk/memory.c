@@ -54,6 +54,11 @@ void vc_memory_init(VcContext *ctx) {
     }
     VC_ASSERT(t >= 0);
     ctx->mem_type = (uint32_t)t;
+    /* host pool: device-local and host-visible (unified memory, resizable BAR) if any */
+    int h = find_memory_type(&ctx->memprops, req.memoryTypeBits, unified);
+    if (h < 0) h = find_memory_type(&ctx->memprops, req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+    VC_ASSERT(h >= 0);
+    ctx->host_mem_type = (uint32_t)h;
 }
 
 static void block_destroy(VcContext *ctx, VcBlock *b) {
@@ -85,7 +90,7 @@ static void oom_message(VcContext *ctx, size_t bytes, const char *what, VkResult
                  r ? vc_vk_result_name(r) : "");
 }
 
-static VcBlock *block_new(VcContext *ctx, VkDeviceSize size, const char *what, int *status) {
+static VcBlock *block_new(VcContext *ctx, VkDeviceSize size, bool host, const char *what, int *status) {
     VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = size, .usage = block_usage()};
     VcBlock *b = vc_calloc(1, sizeof *b);
     VC_CHECK(vkCreateBuffer(ctx->device, &bci, NULL, &b->buffer));
@@ -93,8 +98,8 @@ static VcBlock *block_new(VcContext *ctx, VkDeviceSize size, const char *what, i
     vkGetBufferMemoryRequirements(ctx->device, b->buffer, &req);
     VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
                                .allocationSize = req.size,
-                               .memoryTypeIndex = ctx->mem_type};
-    uint32_t heap = ctx->memprops.memoryTypes[ctx->mem_type].heapIndex;
+                               .memoryTypeIndex = host ? ctx->host_mem_type : ctx->mem_type};
+    uint32_t heap = ctx->memprops.memoryTypes[ai.memoryTypeIndex].heapIndex;
     VkResult r = VK_ERROR_OUT_OF_DEVICE_MEMORY;
     if (ctx->in_use + size <= ctx->memprops.memoryHeaps[heap].size) r = vkAllocateMemory(ctx->device, &ai, NULL, &b->memory);
     if (r != VK_SUCCESS) {
@@ -105,7 +110,8 @@ static VcBlock *block_new(VcContext *ctx, VkDeviceSize size, const char *what, i
         return NULL;
     }
     VC_CHECK(vkBindBufferMemory(ctx->device, b->buffer, b->memory, 0));
-    if (ctx->host_visible) VC_CHECK(vkMapMemory(ctx->device, b->memory, 0, VK_WHOLE_SIZE, 0, (void **)&b->mapped));
+    if (ctx->host_visible || host) VC_CHECK(vkMapMemory(ctx->device, b->memory, 0, VK_WHOLE_SIZE, 0, (void **)&b->mapped));
+    b->host = host;
     b->size = size;
     b->free_cap = 16;
     b->free_off = vc_malloc(sizeof(VkDeviceSize) * 16);
@@ -198,12 +204,13 @@ static void record_zero(VkCommandBuffer cb, void *user) {
     vkCmdFillBuffer(cb, a->buf, a->off, a->size, 0);
 }
 
-int vc_buffer_alloc(VcContext *ctx, size_t bytes, const char *what, VcBuffer *out) {
+static int buffer_alloc(VcContext *ctx, size_t bytes, bool host, const char *what, VcBuffer *out) {
     VkDeviceSize size = ((VkDeviceSize)(bytes ? bytes : 4) + ctx->align - 1) / ctx->align * ctx->align;
     VkDeviceSize off = 0;
+    host = host && !ctx->host_visible; /* on unified memory every block is mapped already */
     VcBlock *b = ctx->blocks;
     for (; b; b = b->next)
-        if (block_take(b, size, &off)) break;
+        if (b->host == host && block_take(b, size, &off)) break;
     if (!b) {
         if (ctx->info.max_allocation_size && size > ctx->info.max_allocation_size) {
             vc_set_error("%s needs %.1f MiB in one piece but %s allows at most %.1f MiB per allocation",
@@ -211,8 +218,9 @@ int vc_buffer_alloc(VcContext *ctx, size_t bytes, const char *what, VcBuffer *ou
             return VC_ERR_OOM;
         }
         int status = VC_OK;
-        b = block_new(ctx, VC_MAX(size, ctx->block_size), what, &status);
-        if (!b && size < ctx->block_size) b = block_new(ctx, size, what, &status); /* tight fit */
+        VkDeviceSize block = host ? VC_MIN(ctx->block_size, (VkDeviceSize)16 << 20) : ctx->block_size;
+        b = block_new(ctx, VC_MAX(size, block), host, what, &status);
+        if (!b && size < block) b = block_new(ctx, size, host, what, &status); /* tight fit */
         if (!b) return status;
         VC_ASSERT(block_take(b, size, &off));
     }
@@ -227,6 +235,14 @@ int vc_buffer_alloc(VcContext *ctx, size_t bytes, const char *what, VcBuffer *ou
     }
     *out = r;
     return VC_OK;
+}
+
+int vc_buffer_alloc(VcContext *ctx, size_t bytes, const char *what, VcBuffer *out) {
+    return buffer_alloc(ctx, bytes, false, what, out);
+}
+
+int vc_buffer_alloc_mapped(VcContext *ctx, size_t bytes, const char *what, VcBuffer *out) {
+    return buffer_alloc(ctx, bytes, true, what, out);
 }
 
 void vc_buffer_free(VcContext *ctx, VcBuffer *b) {

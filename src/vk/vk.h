@@ -97,6 +97,9 @@ typedef struct VcBuffer {
 /* Allocate `bytes` of device memory (zeroed). Returns VC_OK or VC_ERR_OOM with a message
  * naming the size, heap and heap size; *out untouched on failure. */
 int vc_buffer_alloc(VcContext *ctx, size_t bytes, const char *what, VcBuffer *out);
+/* Like vc_buffer_alloc, but always host-visible and mapped (b.mapped != NULL): for small
+ * data the host writes or reads every step (learning rate, loss slots) without copies. */
+int vc_buffer_alloc_mapped(VcContext *ctx, size_t bytes, const char *what, VcBuffer *out);
 void vc_buffer_free(VcContext *ctx, VcBuffer *b);
 /* A sub-range [offset, offset+bytes) of b sharing its memory. */
 VcBuffer vc_buffer_slice(VcBuffer b, size_t offset, size_t bytes);

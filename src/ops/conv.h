@@ -1,0 +1,36 @@
+/* conv.h — 2-D convolution (no bias), forward and backward, NCHW.
+ *
+ *   out[b, co, y, x] = sum_{ci, ky, kx} w[co, ci, ky, kx] * in[b, ci, y*stride - pad + ky, x*stride - pad + kx]
+ *
+ * Any kernel size, stride and padding (zero padding). H_out = (H + 2 pad - KH) / stride + 1.
+ * Backward accumulates: d_in += dgrad, d_weight += wgrad (zero them explicitly first).
+ */
+#ifndef VC_OPS_CONV_H
+#define VC_OPS_CONV_H
+
+#include "vk/vk.h"
+
+typedef struct VcConvShape {
+    int B, C_in, H, W;   /* input (B, C_in, H, W) */
+    int C_out, KH, KW;   /* weight (C_out, C_in, KH, KW) */
+    int stride, pad;
+} VcConvShape;
+
+static inline int vc_conv_out_h(const VcConvShape *s) { return (s->H + 2 * s->pad - s->KH) / s->stride + 1; }
+static inline int vc_conv_out_w(const VcConvShape *s) { return (s->W + 2 * s->pad - s->KW) / s->stride + 1; }
+
+/* Scratch bytes the conv kernels need for this shape (0 if none); pass a buffer at least
+ * this large as `work` (it may be shared between layers: it is dead between calls). */
+size_t vc_conv2d_workspace_bytes(VcContext *ctx, const VcConvShape *s);
+
+/* out (B, C_out, Ho, Wo) = conv(in (B, C_in, H, W), weight (C_out, C_in, KH, KW)) */
+void vc_conv2d_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer in, VcBuffer weight, VcBuffer work);
+/* d_in (B, C_in, H, W) += dgrad; skipped when d_in.buf is VK_NULL_HANDLE (first layer).
+ * d_weight (C_out, C_in, KH, KW) += wgrad. d_out (B, C_out, Ho, Wo). */
+void vc_conv2d_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out, VcBuffer in,
+                        VcBuffer weight, VcBuffer work);
+
+/* FLOPs of the forward (2 * B * C_out * Ho * Wo * C_in * KH * KW); backward is twice that. */
+double vc_conv2d_flops(const VcConvShape *s);
+
+#endif

@@ -1,0 +1,37 @@
+/* norm.h — batch normalization, activations, residual add, scaling and pooling.
+ *
+ * BatchNorm follows PyTorch: eps, momentum (running = (1-m) running + m batch), batch
+ * statistics in training with the biased variance for normalization and the unbiased
+ * variance (n/(n-1)) for the running estimate. x is (B, C, HW); BatchNorm1d is HW = 1.
+ * Backward functions accumulate into their d_ outputs (+=).
+ */
+#ifndef VC_OPS_NORM_H
+#define VC_OPS_NORM_H
+
+#include "vk/vk.h"
+
+/* training: out = gamma (x - mean) invstd + beta with batch mean/invstd (saved to
+ * save_mean/save_invstd (C)), running_mean/var (C) updated. eval: uses the running stats. */
+void vc_batchnorm_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuffer x, VcBuffer gamma, VcBuffer beta,
+                          VcBuffer running_mean, VcBuffer running_var, VcBuffer save_mean, VcBuffer save_invstd,
+                          bool training, float momentum, float eps);
+/* d_x (B,C,HW) +=, d_gamma (C) +=, d_beta (C) += from d_out (B,C,HW) (training-mode BN). */
+void vc_batchnorm_backward(VcCmd *cmd, int B, int C, int HW, VcBuffer d_x, VcBuffer d_gamma, VcBuffer d_beta, VcBuffer d_out,
+                           VcBuffer x, VcBuffer gamma, VcBuffer save_mean, VcBuffer save_invstd);
+
+/* out = max(x, 0) (n); in place allowed (out == x). */
+void vc_relu_forward(VcCmd *cmd, size_t n, VcBuffer out, VcBuffer x);
+/* d_x += d_out * (out > 0). */
+void vc_relu_backward(VcCmd *cmd, size_t n, VcBuffer d_x, VcBuffer d_out, VcBuffer out);
+/* out = a + b (n); out may alias a or b. */
+void vc_add(VcCmd *cmd, size_t n, VcBuffer out, VcBuffer a, VcBuffer b);
+/* y += alpha * x (n). */
+void vc_axpy(VcCmd *cmd, size_t n, VcBuffer y, float alpha, VcBuffer x);
+/* x *= alpha (n). */
+void vc_scale(VcCmd *cmd, size_t n, VcBuffer x, float alpha);
+/* out (B, C) = mean over HW of x (B, C, HW). */
+void vc_avgpool_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuffer x);
+/* d_x (B, C, HW) += d_out (B, C) / HW. */
+void vc_avgpool_backward(VcCmd *cmd, int B, int C, int HW, VcBuffer d_x, VcBuffer d_out);
+
+#endif
