@@ -101,8 +101,10 @@ static void small_resnet_state(StateList *list) {
 
 /* Appends a formatted name to a fixed list of 80-byte names. */
 static void push_name(char names[][80], size_t cap, size_t *n, const char *prefix, const char *name) {
-    VC_ASSERT(*n < cap);
-    snprintf(names[(*n)++], 80, "%s%s", prefix, name);
+    VC_ASSERT(*n < cap && strlen(prefix) + strlen(name) < 80);
+    char *out = names[(*n)++];
+    memcpy(out, prefix, strlen(prefix));
+    memcpy(out + strlen(prefix), name, strlen(name) + 1);
 }
 
 /* The whole expected tensor list, in file order; returns its length. */
