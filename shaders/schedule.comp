@@ -44,8 +44,9 @@ void main() {
     hyper[1] = float(s + 1u); // VC_HYPER_STEP (1-based)
     hyper[2] = m;           // VC_HYPER_EMA
     uint spe = max(pc.steps_per_epoch, 1u);
-    batch_info[0] = s / spe;                 // epoch
-    batch_info[1] = (s % spe) * pc.batch;    // first index into the epoch's permutation
-    batch_info[2] = s;                       // global step (0-based)
+    // the augmentation's step buffer (VcAugmentStep): [0] seed is the host's, then
+    batch_info[1] = s / spe;                 // epoch
+    batch_info[2] = (s % spe) * pc.batch;    // first index into the epoch's permutation
+    batch_info[5] = s;                       // global step (0-based)
     steps_done = s + 1u;
 }

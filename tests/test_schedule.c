@@ -20,7 +20,8 @@ int main(void) {
     VcBuffer counter, hyper, info;
     VC_ASSERT(vc_buffer_alloc_mapped(ctx, 4, "counter", &counter) == VC_OK);
     VC_ASSERT(vc_buffer_alloc_mapped(ctx, 8 * 4, "hyper", &hyper) == VC_OK);
-    VC_ASSERT(vc_buffer_alloc_mapped(ctx, 3 * 4, "info", &info) == VC_OK);
+    VC_ASSERT(vc_buffer_alloc_mapped(ctx, 8 * 4, "info", &info) == VC_OK);
+    ((uint32_t *)info.mapped)[0] = 12345;
     uint32_t start = 1; /* as after resuming one completed step */
     *(uint32_t *)counter.mapped = start;
     VcCmd *cmd = vc_cmd_new(ctx, false);
@@ -32,7 +33,7 @@ int main(void) {
         CHECK(fabsf(h[0] - vc_schedule_lr(&s, step)) <= 1e-6f, "lr at step %u: %g vs %g", step, h[0], vc_schedule_lr(&s, step));
         CHECK(h[1] == (float)(step + 1), "t at step %u", step);
         CHECK(fabsf(h[2] - vc_schedule_ema(&s, step)) <= 1e-6f, "ema at step %u", step);
-        CHECK(bi[0] == step / 4 && bi[1] == (step % 4) * 7 && bi[2] == step, "batch info at step %u", step);
+        CHECK(bi[0] == 12345 && bi[1] == step / 4 && bi[2] == (step % 4) * 7 && bi[5] == step, "batch info at step %u", step);
         CHECK(*(uint32_t *)counter.mapped == step + 1, "counter after step %u", step);
     }
     vc_cmd_free(cmd);

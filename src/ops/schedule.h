@@ -1,8 +1,9 @@
 /* schedule.h — per-step hyper-parameters computed on the GPU (see shaders/schedule.comp).
  *
  * Buffers: counter (1 uint: steps completed; the host writes it once, e.g. on resume),
- * hyper (VC_HYPER_COUNT floats, see ops/optim.h), batch_info (3 uints: epoch, first index
- * of the batch in the epoch's permutation, global step).
+ * hyper (VC_HYPER_COUNT floats, see ops/optim.h), batch_info: the augmentation's step
+ * buffer (VcAugmentStep, 8 uints): [1] epoch, [2] first index of the batch in the epoch's
+ * permutation and [5] the global step are written; [0] (the seed) is left to the host.
  */
 #ifndef VC_OPS_SCHEDULE_H
 #define VC_OPS_SCHEDULE_H
