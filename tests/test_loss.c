@@ -56,6 +56,14 @@ static float *download(VcContext *ctx, VcBuffer b, size_t n) {
     return x;
 }
 
+/* Which kernels run (vc_loss_force_*), for the messages: "" = the device's own choice. */
+static const char *g_mode = "";
+static void set_mode(bool plain, bool gpu_sizes) {
+    vc_loss_force_plain(plain);
+    vc_loss_force_gpu_sizes(gpu_sizes);
+    g_mode = gpu_sizes ? " [plain, GPU sizes]" : plain ? " [plain]" : "";
+}
+
 static void check_loss(float got, double want, const char *what) {
     double tol = 1e-5 * fmax(1.0, fabs(want));
     CHECK(fabs(got - want) <= tol, "%s: loss %.8g, reference %.8g (tolerance %.2g)", what, got, want, tol);
@@ -142,6 +150,41 @@ static void test_l2norm_gpu(VcContext *ctx, int rows, int D, bool tiny) {
     free(got_out), free(got_n), free(got_dx), free(ro), free(rn), free(rdx);
 }
 
+/* More rows than one grid dimension of 256-wide groups holds (vc_grid_1d's y > 1), D = 1
+ * (a wider row would pass lavapipe's 128 MiB binding limit). Odd rows: out = sign(x),
+ * norms = |x|, the backward adds 0. Even rows are 0, under eps: the backward adds
+ * d_out / eps = 1, so a row processed twice shows. */
+static void test_l2norm_big(VcContext *ctx) {
+    int rows = 65535 * 256 + 1001;
+    size_t n = (size_t)rows;
+    float *x = vc_malloc(n * 4), *g = vc_malloc(n * 4), *one = vc_malloc(n * 4);
+    for (size_t i = 0; i < n; i++) {
+        x[i] = i % 2 == 0 ? 0.0f : (i % 3 == 0 ? -1.0f : 1.0f) * (float)(1 + i % 1000);
+        g[i] = 1e-12f;
+        one[i] = 1.0f;
+    }
+    VcBuffer bx = dev(ctx, n * 4, x), bout = dev(ctx, n * 4, NULL), bn = dev(ctx, n * 4, NULL), bg = dev(ctx, n * 4, g);
+    VcBuffer bdx = dev(ctx, n * 4, one);
+    VcCmd *cmd = vc_cmd_new(ctx, false);
+    vc_l2norm_forward(cmd, rows, 1, bout, bx, bn);
+    vc_l2norm_backward(cmd, rows, 1, bdx, bg, bout, bn);
+    vc_cmd_run(cmd);
+    vc_cmd_free(cmd);
+    float *out = download(ctx, bout, n), *norms = download(ctx, bn, n), *dx = download(ctx, bdx, n);
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* x * (1 / |x|) is within an ulp of +-1, not always exactly */
+        float want_out = x[i] == 0 ? 0.0f : x[i] < 0 ? -1.0f : 1.0f, want_dx = x[i] == 0 ? 2.0f : 1.0f;
+        bool ok = fabsf(out[i] - want_out) <= 2e-7f && norms[i] == fabsf(x[i]) && fabsf(dx[i] - want_dx) <= 5e-7f;
+        if (!ok && bad++ == 0) first = i;
+    }
+    CHECK(bad == 0, "l2norm with %d rows of D = 1: %zu wrong rows, first %zu: x %g out %.9g norm %.9g dx %.9g", rows, bad, first,
+          x[first], out[first], norms[first], dx[first]);
+    vc_buffer_free(ctx, &bx), vc_buffer_free(ctx, &bout), vc_buffer_free(ctx, &bn), vc_buffer_free(ctx, &bg),
+        vc_buffer_free(ctx, &bdx);
+    free(x), free(g), free(one), free(out), free(norms), free(dx);
+}
+
 /* ---------------------------------------------------------------- cross-entropy */
 
 static void make_labels(int32_t *y, int rows, int classes, bool ignored) {
@@ -197,8 +240,8 @@ static void test_xent_gpu(VcContext *ctx, int rows, int classes, float logit_sca
     double want = ref_cross_entropy(rows, classes, l, y, scale, d);
     float got, *gd = download(ctx, bd, n), *rd = to_float(d, n);
     vc_buffer_download(ctx, bloss, 0, &got, 4);
-    snprintf(what, sizeof what, "cross-entropy %dx%d (logits x%g, scale %g%s)", rows, classes, logit_scale, scale,
-             ignored ? ", ignored rows" : "");
+    snprintf(what, sizeof what, "cross-entropy %dx%d (logits x%g, scale %g%s)%s", rows, classes, logit_scale, scale,
+             ignored ? ", ignored rows" : "", g_mode);
     check_loss(got, want, what);
     if (classes == 1) {
         int bad = 0;
@@ -278,14 +321,14 @@ static void test_ntxent_gpu(VcContext *ctx, int N2, int D, float T) {
     double *z = to_double(zf, n), *dz = vc_malloc(n * 8);
     double want = ref_ntxent(N2, D, T, z, dz);
     float *rdz = to_float(dz, n);
-    snprintf(what, sizeof what, "NT-Xent N2=%d D=%d T=%g", N2, D, T);
+    snprintf(what, sizeof what, "NT-Xent N2=%d D=%d T=%g%s", N2, D, T, g_mode);
     check_loss(loss, want, what);
     if (N2 == 2) {
         int bad = 0;
         for (size_t i = 0; i < n; i++) bad += fabsf(got[i]) > 1e-6f;
         CHECK(bad == 0, "%s: dz should be 0 (one candidate per row), %d entries are not", what, bad);
     } else {
-        snprintf(what, sizeof what, "NT-Xent dz N2=%d D=%d T=%g", N2, D, T);
+        snprintf(what, sizeof what, "NT-Xent dz N2=%d D=%d T=%g%s", N2, D, T, g_mode);
         CHECK_NMSE(got, rdz, n, 1e-9, what);
     }
     free(zf), free(got), free(z), free(dz), free(rdz);
@@ -303,10 +346,12 @@ static void test_ntxent_identical(VcContext *ctx, int N2, int D) {
     double ref = ref_ntxent(N2, D, 0.1, z, NULL);
     CHECK(fabs(ref - want) < 1e-9, "reference: identical z gives %.10g, want log(2N-1) = %.10g", ref, want);
     float loss = run_ntxent(ctx, N2, D, 0.1f, zf, got, 0);
-    CHECK(fabsf(loss - (float)want) < 1e-5 * want, "GPU: identical z gives %.8g, want log(2N-1) = %.8g", loss, want);
+    CHECK(fabsf(loss - (float)want) < 1e-5 * want, "GPU%s: identical z (N2=%d) gives %.8g, want log(2N-1) = %.8g", g_mode, N2,
+          loss, want);
     float mx = 0;
     for (size_t i = 0; i < n; i++) mx = fmaxf(mx, fabsf(got[i]));
-    CHECK(mx < 1e-5f, "GPU: identical z gives dz = 0, max |dz| = %g", mx);
+    CHECK(mx < 1e-5f, "GPU%s: identical z (N2=%d) gives dz = 0, max |dz| = %g", g_mode, N2, mx);
+    if (getenv("VC_TEST_VERBOSE")) printf("  identical z N2=%d%s: loss %.8g (log(2N-1) %.8g), max |dz| %.2g\n", N2, g_mode, loss, want, mx);
     free(zf), free(got), free(z);
 }
 
@@ -324,26 +369,28 @@ static void time_ntxent(VcContext *ctx, int N2, int D, float T) {
     VcBuffer bz = dev(ctx, n * 4, zf), bdz = dev(ctx, n * 4, NULL), bs = dev(ctx, (size_t)N2 * N2 * 4, NULL), bl = dev(ctx, 4, NULL);
     VcCmd *cmd = vc_cmd_new(ctx, true);
     vc_ntxent(cmd, N2, D, T, bl, bdz, bz, bs);
-    enum { RUNS = 7 };
-    double ms[4][RUNS], total[RUNS];
+    enum { RUNS = 15, MAXD = 8 };
+    double ms[MAXD][RUNS], total[RUNS];
     int count = 0;
     const VcTiming *t = NULL;
     vc_cmd_run(cmd); /* warm-up */
     for (int r = 0; r < RUNS; r++) {
         vc_cmd_run(cmd);
         t = vc_cmd_timings(cmd, &count);
-        VC_ASSERT(count == 4);
+        VC_ASSERT(count >= 1 && count <= MAXD);
         total[r] = 0;
-        for (int i = 0; i < 4; i++) total[r] += ms[i][r] = t[i].ms;
+        for (int i = 0; i < count; i++) total[r] += ms[i][r] = t[i].ms;
     }
-    printf("NT-Xent N2=%d D=%d on %s, median of %d runs:\n", N2, D, vc_context_info(ctx)->name, RUNS);
-    for (int i = 0; i < 4; i++) {
+    printf("NT-Xent N2=%d D=%d on %s, %d runs (min, median; GFLOP/s and GB/s at the min):\n", N2, D,
+           vc_context_info(ctx)->name, RUNS);
+    for (int i = 0; i < count; i++) {
         qsort(ms[i], RUNS, sizeof(double), cmp_double);
-        double m = ms[i][RUNS / 2];
-        printf("  %-16s %8.3f ms %8.2f GFLOP/s %8.2f GB/s\n", t[i].label, m, t[i].flops / m * 1e-6, t[i].bytes / m * 1e-6);
+        double m = ms[i][0];
+        printf("  %-16s %8.3f %8.3f ms %8.2f GFLOP/s %8.2f GB/s\n", t[i].label, m, ms[i][RUNS / 2], t[i].flops / m * 1e-6,
+               t[i].bytes / m * 1e-6);
     }
     qsort(total, RUNS, sizeof(double), cmp_double);
-    printf("  %-16s %8.3f ms\n", "total", total[RUNS / 2]);
+    printf("  %-16s %8.3f %8.3f ms\n", "total", total[0], total[RUNS / 2]);
     vc_cmd_free(cmd);
     vc_buffer_free(ctx, &bz), vc_buffer_free(ctx, &bdz), vc_buffer_free(ctx, &bs), vc_buffer_free(ctx, &bl);
     free(zf);
@@ -367,6 +414,7 @@ int main(void) {
     const int l2[][2] = {{1, 1}, {1, 64}, {7, 13}, {33, 64}, {300, 5}, {257, 128}};
     for (size_t i = 0; i < VC_COUNTOF(l2); i++) test_l2norm_gpu(ctx, l2[i][0], l2[i][1], false);
     test_l2norm_gpu(ctx, 5, 7, true);
+    test_l2norm_big(ctx);
 
     test_xent_gpu(ctx, 1, 1, 1.0f, 1.0f, false);
     test_xent_gpu(ctx, 7, 13, 1.0f, 1.0f, false);
@@ -380,8 +428,25 @@ int main(void) {
     const struct { int N2, D; float T; } nt[] = {{2, 3, 0.5f},  {6, 4, 0.5f},  {14, 5, 0.1f}, {36, 8, 0.2f},
                                                 {130, 3, 0.07f}, {64, 12, 0.5f}, {512, 64, 0.2f}, {1000, 20, 0.1f}};
     for (size_t i = 0; i < VC_COUNTOF(nt); i++) test_ntxent_gpu(ctx, nt[i].N2, nt[i].D, nt[i].T);
+    set_mode(true, false); /* the storage-buffer kernels on shapes the texel ones take */
+    test_xent_gpu(ctx, 64, 17, 30.0f, 1.0f, false);
+    test_xent_gpu(ctx, 300, 999, 1.0f, 2.0f, true);
+    test_ntxent_gpu(ctx, 36, 8, 0.2f);
+    test_ntxent_gpu(ctx, 512, 64, 0.2f);
+    set_mode(false, false);
     test_ntxent_identical(ctx, 6, 5);
     test_ntxent_identical(ctx, 512, 64);
+
+    /* what a GPU runs (storage buffers, GPU sizes), on whatever device runs the test */
+    set_mode(true, true);
+    test_xent_gpu(ctx, 7, 13, 1.0f, 1.0f, false);
+    test_xent_gpu(ctx, 300, 999, 1.0f, 2.0f, true);
+    test_xent_gpu(ctx, 70001, 3, 1.0f, 1.0f, false);
+    test_ntxent_gpu(ctx, 14, 5, 0.1f);
+    test_ntxent_gpu(ctx, 1000, 20, 0.1f);
+    test_ntxent_gpu(ctx, 512, 64, 0.2f);
+    test_ntxent_identical(ctx, 512, 64);
+    set_mode(false, false);
 
     /* 3. timings */
     time_ntxent(ctx, 512, 64, 0.2f);
