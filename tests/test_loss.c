@@ -315,28 +315,32 @@ static float run_ntxent(VcContext *ctx, int N2, int D, float T, const float *z, 
     return loss;
 }
 
-static void test_ntxent_gpu(VcContext *ctx, int N2, int D, float T) {
+/* unit: rows of z normalized (as the op is used); otherwise z is N(0, 0.7^2) per entry,
+ * which the kernels must handle exactly as well (they assume nothing about the norms). */
+static void test_ntxent_gpu_z(VcContext *ctx, int N2, int D, float T, bool unit) {
     size_t n = (size_t)N2 * D;
-    char what[96];
+    char what[120];
     float *zf = vc_malloc(n * 4), *got = vc_malloc(n * 4);
-    th_fill_normal(zf, n, 1.0f);
-    normalize_rows(zf, N2, D);
+    th_fill_normal(zf, n, unit ? 1.0f : 0.7f);
+    if (unit) normalize_rows(zf, N2, D);
     float loss = run_ntxent(ctx, N2, D, T, zf, got, (size_t)N2 % 7);
     double *z = to_double(zf, n), *dz = vc_malloc(n * 8);
     double want = ref_ntxent(N2, D, T, z, dz);
     float *rdz = to_float(dz, n);
-    snprintf(what, sizeof what, "NT-Xent N2=%d D=%d T=%g%s", N2, D, T, g_mode);
+    snprintf(what, sizeof what, "NT-Xent N2=%d D=%d T=%g%s%s", N2, D, T, unit ? "" : " (z not normalized)", g_mode);
     check_loss(loss, want, what);
     if (N2 == 2) {
         int bad = 0;
         for (size_t i = 0; i < n; i++) bad += fabsf(got[i]) > 1e-6f;
         CHECK(bad == 0, "%s: dz should be 0 (one candidate per row), %d entries are not", what, bad);
     } else {
-        snprintf(what, sizeof what, "NT-Xent dz N2=%d D=%d T=%g%s", N2, D, T, g_mode);
+        snprintf(what, sizeof what, "NT-Xent dz N2=%d D=%d T=%g%s%s", N2, D, T, unit ? "" : " (z not normalized)", g_mode);
         CHECK_NMSE(got, rdz, n, 1e-9, what);
     }
     free(zf), free(got), free(z), free(dz), free(rdz);
 }
+
+static void test_ntxent_gpu(VcContext *ctx, int N2, int D, float T) { test_ntxent_gpu_z(ctx, N2, D, T, true); }
 
 /* All z equal: every row's softmax is uniform over 2N - 1 candidates. */
 static void test_ntxent_identical(VcContext *ctx, int N2, int D) {
@@ -432,6 +436,8 @@ int main(void) {
     const struct { int N2, D; float T; } nt[] = {{2, 3, 0.5f},  {6, 4, 0.5f},  {14, 5, 0.1f}, {36, 8, 0.2f},
                                                 {130, 3, 0.07f}, {64, 12, 0.5f}, {512, 64, 0.2f}, {1000, 20, 0.1f}};
     for (size_t i = 0; i < VC_COUNTOF(nt); i++) test_ntxent_gpu(ctx, nt[i].N2, nt[i].D, nt[i].T);
+    test_ntxent_gpu_z(ctx, 14, 5, 0.5f, false);
+    test_ntxent_gpu_z(ctx, 36, 8, 0.5f, false);
     set_mode(true, false); /* the storage-buffer kernels on shapes the texel ones take */
     test_xent_gpu(ctx, 64, 17, 30.0f, 1.0f, false);
     test_xent_gpu(ctx, 300, 999, 1.0f, 2.0f, true);
@@ -449,6 +455,7 @@ int main(void) {
     test_ntxent_gpu(ctx, 14, 5, 0.1f);
     test_ntxent_gpu(ctx, 1000, 20, 0.1f);
     test_ntxent_gpu(ctx, 512, 64, 0.2f);
+    test_ntxent_gpu_z(ctx, 36, 8, 0.5f, false);
     test_ntxent_identical(ctx, 512, 64);
     set_mode(false, false);
 

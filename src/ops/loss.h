@@ -17,7 +17,8 @@ void vc_l2norm_backward(VcCmd *cmd, int rows, int D, VcBuffer d_x, VcBuffer d_ou
 /* Mean over rows of -log softmax(logits)[label]. loss (1) written; d_logits (rows, classes)
  * written (not accumulated) with (softmax - onehot) * scale / rows. labels: int32 (rows).
  * A label outside [0, classes) marks an ignored row: it adds 0 to the loss (the mean still
- * divides by rows, unlike PyTorch's ignore_index) and its d_logits row is 0. */
+ * divides by rows, unlike PyTorch's ignore_index) and its d_logits row is 0.
+ * d_logits must not alias logits (a group of 4 floats may straddle two rows). */
 void vc_cross_entropy(VcCmd *cmd, int rows, int classes, VcBuffer loss, VcBuffer d_logits, VcBuffer logits, VcBuffer labels,
                       float scale);
 
