@@ -5,8 +5,9 @@
 #define VC_COMMON_GLSL
 
 // Flat element index of this invocation for a grid made by vc_grid_1d().
-uint flat_index() {
-    return gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-}
+// A macro, not a function: glslang compiles a function defined before the shader's
+// `layout(local_size_x_id = 0) in;` with gl_WorkGroupSize = (1, 1, 1), which made every
+// row of the grid past y = 0 overlap the first. Expanded in main(), it sees the spec constant.
+#define flat_index() (gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x)
 
 #endif
