@@ -167,6 +167,7 @@ static void describe_device(VkPhysicalDevice pd, int index, VcDeviceInfo *d) {
     d->api_version = p->apiVersion;
     memcpy(d->uuid, idp.deviceUUID, VK_UUID_SIZE);
     d->subgroup_size = sub.subgroupSize;
+    d->subgroup_arithmetic = (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) && (sub.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
     d->shared_memory = p->limits.maxComputeSharedMemorySize;
     d->max_workgroup_invocations = p->limits.maxComputeWorkGroupInvocations;
     d->max_storage_buffer_range = p->limits.maxStorageBufferRange;

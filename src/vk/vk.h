@@ -52,6 +52,7 @@ typedef struct VcDeviceInfo {
     bool heap_device_local[VK_MAX_MEMORY_HEAPS];
     bool unified_memory; /* a memory type is both device-local and host-visible */
     uint32_t subgroup_size;
+    bool subgroup_arithmetic; /* subgroupAdd & co. in compute shaders (KHR_shader_subgroup_arithmetic) */
     uint32_t shared_memory; /* maxComputeSharedMemorySize */
     uint32_t max_workgroup_invocations;
     uint64_t max_storage_buffer_range;

@@ -1,0 +1,110 @@
+/* batchnorm.c — host side of shaders/batchnorm.comp (BatchNorm forward and backward).
+ *
+ * One dispatch per call: one workgroup per channel reduces the channel's B*HW values
+ * (two-pass mean and variance in the forward, sum(dy) and sum(dy xhat) in the backward)
+ * and then writes the channel's output, so there is no scratch buffer and nothing
+ * caller-visible beyond the declared API. The channel loop inside the shader covers
+ * C > 65535. With HW % 4 == 0 the vec4 variant is used (a quarter of the loads and
+ * index arithmetic).
+ *
+ * Workgroup size: on CPU devices (lavapipe) the workgroup is one subgroup (8 lanes, one
+ * SIMD row) reducing with subgroupAdd, because a barrier anywhere in a lavapipe shader
+ * slows all its loops down several-fold; GPUs get 256 lanes per channel and a
+ * shared-memory tree, so that each channel has many loads in flight.
+ */
+#include "ops/norm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/norm_internal.h"
+#include "ops/op.h"
+
+typedef struct {
+    uint32_t B, C, HWu, n, training;
+    float momentum, eps;
+} BatchnormPush;
+_Static_assert(sizeof(BatchnormPush) <= 128, "push constants");
+
+#define BN_WG_GPU 256u
+
+/* the [0, bytes) range of b, checked */
+static VcBuffer range(VcBuffer b, size_t bytes) {
+    VC_ASSERT(bytes <= b.size);
+    return vc_buffer_slice(b, 0, bytes);
+}
+
+/* Which way lanes are combined: "sg" (one subgroup per workgroup, subgroupAdd) on CPU
+ * devices, "tree" (shared memory) elsewhere. VKCONTRAST_BN_REDUCE=tree|sg overrides
+ * the choice (the tests run both on every device; sg needs subgroup arithmetic). */
+static bool use_subgroup(VcContext *ctx) {
+    const VcDeviceInfo *info = vc_context_info(ctx);
+    bool can = info->subgroup_arithmetic && info->subgroup_size >= 1 && info->subgroup_size <= info->max_workgroup_invocations;
+    const char *force = getenv("VKCONTRAST_BN_REDUCE");
+    if (force && !strcmp(force, "tree")) return false;
+    if (force && !strcmp(force, "sg")) return can;
+    return can && vc_context_is_cpu(ctx);
+}
+
+static VcPipeline *bn_pipeline(VcContext *ctx, bool backward, bool vec4) {
+    /* literals: the pipeline keeps the pointers */
+    static const char *const names[2][2][2] = {{{"batchnorm_fwd", "batchnorm_fwd_sg"}, {"batchnorm_fwd_v4", "batchnorm_fwd_v4_sg"}},
+                                               {{"batchnorm_bwd", "batchnorm_bwd_sg"}, {"batchnorm_bwd_v4", "batchnorm_bwd_v4_sg"}}};
+    bool sg = use_subgroup(ctx);
+    /* the tree needs a power of two; 128 is the Vulkan minimum of maxComputeWorkGroupInvocations */
+    uint32_t wg = sg ? vc_context_info(ctx)->subgroup_size : BN_WG_GPU;
+    if (wg > vc_context_info(ctx)->max_workgroup_invocations) wg = 128;
+    /* the vec4 variants read the input tensors as RGBA32F texel buffers */
+    const char *bindings = !vec4 ? "ssssssss" : backward ? "sssttssst" : "stssssss";
+    VcPipelineDesc d = {.shader = names[backward][vec4][sg], .bindings = bindings, .push_size = sizeof(BatchnormPush), .spec = {wg}, .spec_count = 1};
+    return vc_pipeline_get(ctx, &d);
+}
+
+static BatchnormPush bn_push(VcContext *ctx, int B, int C, int HW, bool vec4) {
+    VC_ASSERT(B > 0 && C > 0 && HW > 0);
+    /* A channel spans the whole tensor, so it is bound whole: a tensor larger than the
+     * device's storage-buffer range (128 MiB on lavapipe) is not supported here; the
+     * layer has to keep activations below it (e.g. by splitting the batch differently). */
+    VC_ASSERT((uint64_t)B * (uint64_t)C * (uint64_t)HW * 4 <= vc_context_info(ctx)->max_storage_buffer_range);
+    return (BatchnormPush){.B = (uint32_t)B, .C = (uint32_t)C, .HWu = (uint32_t)(vec4 ? HW / 4 : HW), .n = (uint32_t)(B * HW)};
+}
+
+void vc_batchnorm_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuffer x, VcBuffer gamma, VcBuffer beta,
+                          VcBuffer running_mean, VcBuffer running_var, VcBuffer save_mean, VcBuffer save_invstd,
+                          bool training, float momentum, float eps) {
+    VcContext *ctx = vc_cmd_context(cmd);
+    VcBuffer tensors[2] = {out, x};
+    bool vec4 = HW % 4 == 0 && vc_norm_texel_ok(tensors, 2);
+    BatchnormPush pc = bn_push(ctx, B, C, HW, vec4);
+    pc.training = training;
+    pc.momentum = momentum;
+    pc.eps = eps;
+    size_t nx = (size_t)B * C * HW * 4, nc = (size_t)C * 4;
+    /* eval mode neither reads nor writes save_*: callers may pass empty buffers */
+    if (!training && !save_mean.buf) save_mean = gamma;
+    if (!training && !save_invstd.buf) save_invstd = gamma;
+    VcBuffer bufs[8] = {range(out, nx),          range(x, nx),           range(gamma, nc),     range(beta, nc),
+                        range(running_mean, nc), range(running_var, nc), range(save_mean, nc), range(save_invstd, nc)};
+    VC_ASSERT(!(out.buf == x.buf && out.offset == x.offset) || !training); /* training keeps x for the backward */
+    /* bytes: compulsory traffic, each tensor once (x read, out written); the shader's
+     * second and third walks over x are meant to hit cache */
+    double elems = (double)B * C * HW;
+    vc_dispatch(cmd, bn_pipeline(ctx, false, vec4), bufs, 8, &pc, (uint32_t)VC_MIN(C, 65535), 1, 1,
+                training ? "batchnorm_fwd" : "batchnorm_fwd_eval", (training ? 8.0 : 3.0) * elems, 8.0 * elems);
+}
+
+void vc_batchnorm_backward(VcCmd *cmd, int B, int C, int HW, VcBuffer d_x, VcBuffer d_gamma, VcBuffer d_beta, VcBuffer d_out,
+                           VcBuffer x, VcBuffer gamma, VcBuffer save_mean, VcBuffer save_invstd) {
+    VcContext *ctx = vc_cmd_context(cmd);
+    VcBuffer tensors[3] = {d_x, d_out, x};
+    bool vec4 = HW % 4 == 0 && vc_norm_texel_ok(tensors, 3);
+    BatchnormPush pc = bn_push(ctx, B, C, HW, vec4);
+    size_t nx = (size_t)B * C * HW * 4, nc = (size_t)C * 4;
+    /* the vec4 variant also reads d_x through a texel view (binding 8) */
+    VcBuffer bufs[9] = {range(d_x, nx), range(d_gamma, nc),   range(d_beta, nc),      range(d_out, nx), range(x, nx),
+                        range(gamma, nc), range(save_mean, nc), range(save_invstd, nc), range(d_x, nx)};
+    /* bytes: compulsory traffic (d_out, x, d_x read once; d_x written) */
+    double elems = (double)B * C * HW;
+    vc_dispatch(cmd, bn_pipeline(ctx, true, vec4), bufs, vec4 ? 9 : 8, &pc, (uint32_t)VC_MIN(C, 65535), 1, 1, "batchnorm_bwd",
+                11.0 * elems, 16.0 * elems);
+}

@@ -1,0 +1,53 @@
+/* pool.c — host side of avgpool.comp (global average pooling over HW).
+ *
+ * One invocation per (b, c) row; the vec4 build when HW % 4 == 0 and the buffers can be
+ * bound as texel buffers. Inputs longer than the device's storage-buffer range are done
+ * in chunks of whole rows (a multiple of 64 rows, so every chunk keeps the alignment).
+ */
+#include "ops/norm.h"
+
+#include "ops/norm_internal.h"
+#include "ops/op.h"
+
+typedef struct {
+    uint32_t rows, HWu;
+    float HW;
+} PoolPush;
+_Static_assert(sizeof(PoolPush) <= 128, "push constants");
+
+static void pool_run(VcCmd *cmd, bool backward, int B, int C, int HW, VcBuffer big, VcBuffer small) {
+    VcContext *ctx = vc_cmd_context(cmd);
+    VC_ASSERT(B > 0 && C > 0 && HW > 0);
+    size_t rows = (size_t)B * C, n = rows * HW;
+    VC_ASSERT(n * 4 <= big.size && rows * 4 <= small.size);
+    VcBuffer both[2] = {big, small};
+    bool vec4 = HW % 4 == 0 && vc_norm_texel_ok(both, 2);
+    /* literals: the pipeline keeps the pointers */
+    static const char *const names[2][2] = {{"avgpool_fwd", "avgpool_fwd_v4"}, {"avgpool_bwd", "avgpool_bwd_v4"}};
+    /* forward: out (s), x (t in vec4); backward: d_x (s), d_out (s), d_x again (t in vec4) */
+    static const char *const kinds[2][2] = {{"ss", "st"}, {"sss", "sst"}};
+    VcPipeline *p = vc_pipeline_1d(ctx, names[backward][vec4], kinds[backward][vec4], sizeof(PoolPush));
+    size_t chunk_rows = vc_norm_chunk_floats(ctx) / (size_t)HW / 64 * 64;
+    VC_ASSERT(chunk_rows > 0);
+    for (size_t r0 = 0; r0 < rows; r0 += chunk_rows) {
+        size_t nr = VC_MIN(chunk_rows, rows - r0);
+        VcBuffer bg = vc_buffer_slice(big, r0 * HW * 4, nr * HW * 4), sm = vc_buffer_slice(small, r0 * 4, nr * 4);
+        PoolPush pc = {(uint32_t)nr, (uint32_t)(vec4 ? HW / 4 : HW), (float)HW};
+        double elems = (double)nr * HW;
+        if (backward) {
+            VcBuffer b[3] = {bg, sm, bg};
+            vc_dispatch_1d(cmd, p, b, 3, &pc, nr, "avgpool_bwd", elems, 8.0 * elems + 4.0 * nr);
+        } else {
+            VcBuffer b[2] = {sm, bg};
+            vc_dispatch_1d(cmd, p, b, 2, &pc, nr, "avgpool_fwd", elems, 4.0 * elems + 4.0 * nr);
+        }
+    }
+}
+
+void vc_avgpool_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuffer x) {
+    pool_run(cmd, false, B, C, HW, x, out);
+}
+
+void vc_avgpool_backward(VcCmd *cmd, int B, int C, int HW, VcBuffer d_x, VcBuffer d_out) {
+    pool_run(cmd, true, B, C, HW, d_x, d_out);
+}
