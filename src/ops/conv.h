@@ -30,6 +30,17 @@ void vc_conv2d_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer 
 void vc_conv2d_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out, VcBuffer in,
                         VcBuffer weight, VcBuffer work);
 
+/* Kernel variants. AUTO picks by device class at recording time (vc_context_is_cpu):
+ *   CPU: register-blocked GEMM reading RGBA32F texel buffers, no shared memory (lavapipe)
+ *   GPU: shared-memory tiled GEMM over storage buffers.
+ * Both run on every device; tests force each one. Process-wide; call before recording. */
+typedef enum VcConvVariant { VC_CONV_AUTO = 0, VC_CONV_CPU, VC_CONV_GPU } VcConvVariant;
+void vc_conv2d_force_variant(VcConvVariant v);
+/* Target size of the unfolded matrix of one chunk of images (0: the default for the device
+ * class). The batch is processed in chunks of this size; for tests (many chunks on small
+ * shapes) and tuning. Changes vc_conv2d_workspace_bytes. Process-wide. */
+void vc_conv2d_set_chunk_bytes(size_t bytes);
+
 /* FLOPs of the forward (2 * B * C_out * Ho * Wo * C_in * KH * KW); backward is twice that. */
 double vc_conv2d_flops(const VcConvShape *s);
 

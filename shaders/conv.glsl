@@ -1,0 +1,17 @@
+// conv.glsl — helpers shared by the conv*.comp shaders.
+#ifndef VC_CONV_GLSL
+#define VC_CONV_GLSL
+
+// a / d for unsigned a, d > 0 without a hardware divide. Vector integer division has no
+// x86 instruction, so lavapipe scalarises it lane by lane; a float reciprocal estimate
+// plus an exact remainder correction is several times cheaper. The estimate is off by at
+// most a few units for a < 2^26; the loops make the result exact for any input.
+uint conv_udiv(uint a, uint d) {
+    uint q = uint(float(a) * (1.0 / float(d)));
+    int r = int(a - q * d);
+    while (r < 0) { q--; r += int(d); }
+    while (r >= int(d)) { q++; r -= int(d); }
+    return q;
+}
+
+#endif
