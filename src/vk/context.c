@@ -171,6 +171,7 @@ static void describe_device(VkPhysicalDevice pd, int index, VcDeviceInfo *d) {
     d->shared_memory = p->limits.maxComputeSharedMemorySize;
     d->max_workgroup_invocations = p->limits.maxComputeWorkGroupInvocations;
     d->max_storage_buffer_range = p->limits.maxStorageBufferRange;
+    d->max_texel_buffer_elements = p->limits.maxTexelBufferElements;
     d->timestamp_period_ns = p->limits.timestampPeriod;
 
     VkPhysicalDeviceMaintenance3Properties m3 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};

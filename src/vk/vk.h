@@ -56,6 +56,7 @@ typedef struct VcDeviceInfo {
     uint32_t shared_memory; /* maxComputeSharedMemorySize */
     uint32_t max_workgroup_invocations;
     uint64_t max_storage_buffer_range;
+    uint32_t max_texel_buffer_elements; /* texels one uniform texel buffer view may hold */
     uint64_t max_allocation_size;
     bool fp16, int8, storage8, storage16, coop_matrix;
     bool timestamps;    /* compute queue has timestampValidBits > 0 */
