@@ -1,7 +1,8 @@
 /* cmd.c — recording dispatches into a command buffer that is submitted many times.
  *
  * A VcCmd owns what its recording refers to: descriptor sets (from its own pools),
- * texel-buffer views, the timestamp query pool and the labels. Recording is append-only;
+ * texel-buffer views, the timestamp query pool, the labels and small op-private buffers
+ * (vc_cmd_buffer: offset tables, partial sums). Recording is append-only;
  * vc_cmd_end closes it, after which vc_cmd_submit may be called any number of times,
  * also while an earlier submission is still running (simultaneous use, fence ring).
  *
@@ -37,6 +38,8 @@ struct VcCmd {
     VkFence fences[FENCE_RING];
     bool fence_pending[FENCE_RING];
     int fence_next;
+    VcBuffer *owned; /* buffers made by vc_cmd_buffer, freed with the recording */
+    int owned_count, owned_cap;
 };
 
 static const char *keep_string(VcCmd *c, const char *s) {
@@ -84,6 +87,8 @@ void vc_cmd_free(VcCmd *c) {
     for (int i = 0; i < c->query_pool_count; i++) vkDestroyQueryPool(dev, c->queries[i], NULL);
     for (int i = 0; i < FENCE_RING; i++) vkDestroyFence(dev, c->fences[i], NULL);
     for (int i = 0; i < c->string_count; i++) free(c->strings[i]);
+    for (int i = 0; i < c->owned_count; i++) vc_buffer_free(c->ctx, &c->owned[i]);
+    free(c->owned);
     free(c->strings);
     free(c->pools);
     free(c->views);
@@ -94,6 +99,20 @@ void vc_cmd_free(VcCmd *c) {
 
 VcContext *vc_cmd_context(const VcCmd *c) { return c->ctx; }
 int vc_cmd_dispatch_count(const VcCmd *c) { return c->ndispatch; }
+
+int vc_cmd_buffer(VcCmd *c, size_t bytes, const void *data, const char *what, VcBuffer *out) {
+    VcBuffer b;
+    int st = vc_buffer_alloc(c->ctx, bytes, what, &b);
+    if (st != VC_OK) return st;
+    if (data) vc_buffer_upload(c->ctx, b, 0, data, bytes);
+    if (c->owned_count == c->owned_cap) {
+        c->owned_cap = c->owned_cap ? 2 * c->owned_cap : 8;
+        c->owned = vc_realloc(c->owned, sizeof(VcBuffer) * (size_t)c->owned_cap);
+    }
+    c->owned[c->owned_count++] = b;
+    *out = b;
+    return VC_OK;
+}
 
 void vc_cmd_group(VcCmd *c, const char *group) { c->group = (char *)keep_string(c, group); }
 

@@ -155,6 +155,11 @@ void vc_dispatch(VcCmd *cmd, VcPipeline *p, const VcBuffer *bufs, int nbufs, con
                  double flops, double bytes);
 /* Name the layer/group that following dispatches belong to (NULL to clear). */
 void vc_cmd_group(VcCmd *cmd, const char *group);
+/* A device buffer owned by the recording (freed by vc_cmd_free): for what an op's
+ * dispatches need besides their operands, e.g. a table of parameter offsets or partial
+ * sums. Filled with `bytes` from data (zeroed when data is NULL) before returning.
+ * VC_OK, or VC_ERR_OOM with the message set and *out untouched. */
+int vc_cmd_buffer(VcCmd *cmd, size_t bytes, const void *data, const char *what, VcBuffer *out);
 /* Copy bytes between buffers inside the recording (a transfer, also barriered). */
 void vc_cmd_copy(VcCmd *cmd, VcBuffer src, VcBuffer dst, size_t bytes);
 /* Close the recording; after this it can be submitted any number of times. */
