@@ -11,8 +11,8 @@
 //   style for CPU devices. Two facts about lavapipe shape it: both sides of a branch
 //   always execute (lanes are masked, not skipped; only loops exit early), and a shader
 //   invocation ends once its loops together ran 65535 iterations (gallivm's loop
-//   limiter). Hence (1) the scan appends the elements that beat the root to a small
-//   candidate list and only the candidates run the (looping) sift-down; (2) the heap
+//   limiter). Hence (1) the scan marks the elements that beat the root in a 32-bit
+//   mask per chunk and only those run the (looping) sift-down; (2) the heap
 //   lives in a buffer and one dispatch handles at most STEP columns of each segment,
 //   so that even an ascending row (every element enters) stays below the limit; and
 //   (3) a long row may be cut into segments (for parallelism) whose top-k lists a
@@ -38,14 +38,17 @@ layout(std430, binding = 2) readonly buffer X { float x[]; };
 #if !RADIX
 layout(constant_id = 1) const bool HAS_XI = false; // elements are (x, xi) pairs (merge passes), else (x, column)
 layout(std430, binding = 3) readonly buffer XI { int xi[]; }; // indices of x's elements (merge passes)
-layout(std430, binding = 4) buffer HV { float heap_v[]; };   // (tasks, k) heaps kept across dispatches
-layout(std430, binding = 5) buffer HI { int heap_i[]; };
+// The heaps, kept across dispatches: per task k + 2 (rounded up to even) uvec2 slots of
+// (value bits, index), node j in slot j + 1, so that the children 2p+1, 2p+2 of node p
+// are slots 2p+2, 2p+3: one uvec4 load. Both bindings are the same buffer.
+layout(std430, binding = 4) buffer H2 { uvec2 heap2[]; };
+layout(std430, binding = 5) buffer H4 { uvec4 heap4[]; };
 layout(push_constant) uniform Push {
     uint rows, cols, k, v_off, i_off, x_off;
     uint seg_len, nseg;  // each row is nseg segments of seg_len elements (the last may be shorter)
     uint xi_off;
     uint step_first, step_len; // this dispatch scans [step_first, step_first + step_len) of each segment
-    uint init, finish;   // first dispatch: fill the heap with sentinels; last: write the sorted output
+    uint init, finish;   // first dispatch: build the heap; last: write the sorted output
     uint final_pass;     // write -1 (not INT_MAX) for empty slots
 } pc;
 #else
@@ -58,31 +61,33 @@ const int NO_INDEX = 0x7fffffff;
 
 #if !RADIX
 
-uint hb; // this invocation's heap: heap_v[hb + p], p < k; hv(p) is no better than its children
-#define hv(p) heap_v[hb + (p)]
-#define hi(p) heap_i[hb + (p)]
-// positions of the current chunk's candidates, one slice of shared memory per invocation
-const uint CHUNK = 256u;
-shared uint sh_cand[gl_WorkGroupSize.x * CHUNK];
-#define cand(j) sh_cand[gl_LocalInvocationID.x * CHUNK + (j)]
+uint hb; // this invocation's heap: slots heap2[hb ...], hb even
+float hv(uint j) { return uintBitsToFloat(heap2[hb + j + 1u].x); }
+int hi(uint j) { return int(heap2[hb + j + 1u].y); }
+void heap_set(uint j, float v, int i) { heap2[hb + j + 1u] = uvec2(floatBitsToUint(v), uint(i)); }
 
 // (av, ai) ranks below (bv, bi): smaller value, or equal value and higher index.
 bool worse(float av, int ai, float bv, int bi) { return av < bv || (av == bv && ai > bi); }
 
-// Put (v, i) at slot p of the heap of size n and sift it down to its place
-// (at most log2(n) + 1 loop iterations).
+// Put (v, i) at node p of the heap of size n and sift it down to its place
+// (at most log2(n) + 1 loop iterations, one uvec4 load and one uvec2 store each).
 void sift_down_from(uint p, float v, int i, uint n) {
     for (;;) {
         uint c = 2u * p + 1u;
         if (c >= n) break;
-        if (c + 1u < n && worse(hv(c + 1u), hi(c + 1u), hv(c), hi(c))) c++;
-        if (!worse(hv(c), hi(c), v, i)) break;
-        hv(p) = hv(c);
-        hi(p) = hi(c);
+        uvec4 kids = heap4[hb / 2u + p + 1u]; // nodes c and c + 1
+        float cv = uintBitsToFloat(kids.x);
+        int ci = int(kids.y);
+        if (c + 1u < n && worse(uintBitsToFloat(kids.z), int(kids.w), cv, ci)) {
+            c++;
+            cv = uintBitsToFloat(kids.z);
+            ci = int(kids.w);
+        }
+        if (!worse(cv, ci, v, i)) break;
+        heap_set(p, cv, ci);
         p = c;
     }
-    hv(p) = v;
-    hi(p) = i;
+    heap_set(p, v, i);
 }
 
 void sift_down(float v, int i, uint n) { sift_down_from(0u, v, i, n); }
@@ -92,7 +97,7 @@ void main() {
     if (task >= pc.rows * pc.nseg) return;
     uint row = task / pc.nseg, seg = task - row * pc.nseg;
     uint k = pc.k;
-    hb = task * k;
+    hb = task * ((k + 3u) & ~1u); // k + 2 slots, rounded up to even
     uint seg_first = seg * pc.seg_len, seg_end = min(seg_first + pc.seg_len, pc.cols);
     uint first = seg_first + pc.step_first, end = min(first + pc.step_len, seg_end);
     uint base = row * pc.cols;
@@ -102,27 +107,28 @@ void main() {
         uint fill = min(k, end - first);
         for (uint j = 0u; j < k; j++) {
             uint c = first + min(j, fill - 1u); // fill >= 1: a segment is never empty
-            hv(j) = j < fill ? x[pc.x_off + base + c] : NEG_INF;
-            hi(j) = j < fill ? (HAS_XI ? xi[pc.xi_off + base + c] : int(c)) : NO_INDEX;
+            heap_set(j, j < fill ? x[pc.x_off + base + c] : NEG_INF, j < fill ? (HAS_XI ? xi[pc.xi_off + base + c] : int(c)) : NO_INDEX);
         }
         for (uint p = k / 2u; p > 0u; p--) sift_down_from(p - 1u, hv(p - 1u), hi(p - 1u), k);
         first += fill;
     }
     float tv = hv(0u); // the root: the k-th best so far
     int ti = hi(0u);
-    for (uint c0 = first; c0 < end; c0 += CHUNK) {
-        uint c1 = min(c0 + CHUNK, end), cnt = 0u;
+    // Chunks of 32 elements: a tight scan sets a bit for every element that beats the
+    // root, then only those run the sift-down (see the top of this file for why).
+    for (uint c0 = first; c0 < end; c0 += 32u) {
+        uint c1 = min(c0 + 32u, end), mask = 0u;
         for (uint c = c0; c < c1; c++) {
             float v = x[pc.x_off + base + c];
             int i = HAS_XI ? xi[pc.xi_off + base + c] : int(c);
-            cand(cnt) = c; // written always, kept only when the element beats the root
-            cnt += (v > tv || (v == tv && i < ti)) ? 1u : 0u;
+            mask |= (v > tv || (v == tv && i < ti)) ? 1u << (c - c0) : 0u;
         }
-        for (uint j = 0u; j < cnt; j++) {
-            uint c = cand(j);
+        while (mask != 0u) {
+            uint c = c0 + uint(findLSB(mask));
+            mask &= mask - 1u;
             float v = x[pc.x_off + base + c];
             int i = HAS_XI ? xi[pc.xi_off + base + c] : int(c);
-            if (v > tv || (v == tv && i < ti)) {
+            if (v > tv || (v == tv && i < ti)) { // the root may have risen meanwhile
                 sift_down(v, i, k);
                 tv = hv(0u);
                 ti = hi(0u);

@@ -124,7 +124,7 @@ void vc_optim_step(VcCmd *cmd, const VcOptimConfig *cfg, const VcParam *params, 
     int roles = adam ? 4 : use_momentum ? 3 : 2;
     /* Floats per tile and workgroup size: on a CPU device a workgroup is a loop on one
      * thread, so bigger tiles mean less per-group overhead; a GPU wants many groups. */
-    uint32_t wg = VC_WG_1D, tile_floats = cpu ? 8192 : 2048;
+    uint32_t wg = VC_WG_1D, tile_floats = cpu ? 16384 : 2048;
     VkDeviceSize limit = info->max_storage_buffer_range;
     if (limit > UINT32_MAX) limit = UINT32_MAX; /* offsets in the table are 32-bit floats indices */
     if (g_window_limit && g_window_limit < limit) limit = g_window_limit;

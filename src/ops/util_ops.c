@@ -135,15 +135,18 @@ void vc_scatter_rows(VcCmd *cmd, int count, int D, VcBuffer x, VcBuffer src, VcB
 /* Per-invocation top-k (see topk_rows.comp): a row may be cut into segments when there
  * are too few rows to keep the cores busy; while a row has more than one segment, each
  * writes its top k to a scratch buffer and the next pass merges them as (value, index)
- * pairs. Each pass is a series of dispatches of TOPK_STEP columns: the worst case
- * (every element enters the heap: STEP scan iterations + STEP * 9 sift iterations, plus
- * the heap's initialisation and final sort) stays below lavapipe's loop limit. */
+ * pairs. Each pass is a series of dispatches of TOPK_STEP columns, the heaps kept in a
+ * buffer between them, so that the worst case (every element enters the heap) stays
+ * below lavapipe's loop limit. */
 #define TOPK_STEP 4096u
 #define TOPK_MIN_TASKS 64u
 
 static void topk_heap(VcCmd *cmd, uint32_t rows, uint32_t cols, uint32_t k, VcBuffer values, VcBuffer indices, VcBuffer x) {
     VcContext *ctx = vc_cmd_context(cmd);
-    _Static_assert(TOPK_STEP + TOPK_STEP * 9 + TOPK_STEP / 64 + 256 * 10 + 64 < LAVAPIPE_LOOP_LIMIT, "loop limit");
+    /* worst-case loop iterations of one dispatch: heap fill and heapify (k + k/2 * 9),
+     * the scan (STEP + STEP/32 chunks), one insertion per element and chunk (STEP +
+     * STEP/32) sifting 9 levels each, the final sort (k * 10) */
+    _Static_assert(256 + 128 * 9 + 2 * (TOPK_STEP + TOPK_STEP / 32) + TOPK_STEP * 9 + 256 * 10 + 64 < LAVAPIPE_LOOP_LIMIT, "loop limit");
     VcBuffer in_v = x, in_i = x;
     bool has_xi = false;
     uint32_t len = cols;
@@ -155,13 +158,15 @@ static void topk_heap(VcCmd *cmd, uint32_t rows, uint32_t cols, uint32_t k, VcBu
         size_t tasks = (size_t)rows * nseg, nheap = tasks * k;
         VC_ASSERT(nheap <= UINT32_MAX);
         bool final = nseg == 1;
-        VcBuffer out_v = values, out_i = indices, heap_v, heap_i;
+        VcBuffer out_v = values, out_i = indices;
         if (!final) {
             VC_ASSERT(vc_cmd_buffer(cmd, nheap * 4, NULL, "top-k candidate values", &out_v) == VC_OK);
             VC_ASSERT(vc_cmd_buffer(cmd, nheap * 4, NULL, "top-k candidate indices", &out_i) == VC_OK);
         }
-        VC_ASSERT(vc_cmd_buffer(cmd, nheap * 4, NULL, "top-k heap values", &heap_v) == VC_OK);
-        VC_ASSERT(vc_cmd_buffer(cmd, nheap * 4, NULL, "top-k heap indices", &heap_i) == VC_OK);
+        /* heaps: (k + 2 rounded up to even) uvec2 slots per task, see topk_rows.comp */
+        size_t heap_bytes = tasks * (size_t)((k + 3) & ~1u) * 8;
+        VcBuffer heap;
+        VC_ASSERT(vc_cmd_buffer(cmd, heap_bytes, NULL, "top-k heaps", &heap) == VC_OK);
         size_t nin = (size_t)rows * len;
         uint32_t gx, gy;
         vc_grid_1d(tasks, 8, &gx, &gy);
@@ -170,7 +175,7 @@ static void topk_heap(VcCmd *cmd, uint32_t rows, uint32_t cols, uint32_t k, VcBu
         for (uint32_t s0 = 0; s0 < seg_len; s0 += TOPK_STEP) {
             TopkHeapPush pc = {rows, len, k, 0, 0, 0, seg_len, nseg, 0, s0, TOPK_STEP, s0 == 0, s0 + TOPK_STEP >= seg_len, final};
             VcBuffer bufs[6] = {vc_window(out_v, 0, nheap, &pc.v_off), vc_window(out_i, 0, nheap, &pc.i_off),
-                                vc_window(in_v, 0, nin, &pc.x_off), vc_window(in_i, 0, has_xi ? nin : 1, &pc.xi_off), heap_v, heap_i};
+                                vc_window(in_v, 0, nin, &pc.x_off), vc_window(in_i, 0, has_xi ? nin : 1, &pc.xi_off), heap, heap};
             double step_elems = (double)rows * nseg * VC_MIN(TOPK_STEP, seg_len - s0);
             vc_dispatch(cmd, p, bufs, 6, &pc, gx, gy, 1, "topk_rows", step_elems, 4.0 * (has_xi ? 2 : 1) * step_elems);
         }
@@ -186,7 +191,10 @@ void vc_topk_rows_ex(VcCmd *cmd, int rows, int cols, int k, VcBuffer values, VcB
     VcContext *ctx = vc_cmd_context(cmd);
     size_t n = (size_t)rows * (size_t)cols, nk = (size_t)rows * (size_t)k;
     VC_ASSERT(n <= UINT32_MAX && values.size >= nk * 4 && indices.size >= nk * 4 && x.size >= n * 4);
-    if (per_invocation(ctx, style, rows)) {
+    /* CPU devices always take the heap kernel: it cuts rows into segments when there are
+     * few, and the radix kernel's shared atomics and barriers are slow there */
+    bool heap = style == VC_ROWS_AUTO ? vc_context_is_cpu(ctx) : style == VC_ROWS_PER_INVOCATION;
+    if (heap) {
         topk_heap(cmd, (uint32_t)rows, (uint32_t)cols, (uint32_t)k, values, indices, x);
         return;
     }

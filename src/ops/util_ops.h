@@ -6,9 +6,15 @@
  *
  * Row ops come in two kernel styles, picked per device class (see
  * /work/shared/notes/lavapipe-and-gpus.md): on CPU devices one invocation owns a whole
- * row (no shared memory, no barriers); on GPUs one workgroup owns a row and cooperates
- * through shared memory. The _ex functions force a style, so both stay tested on any
- * device.
+ * row or a segment of it (no shared memory, no barriers); on GPUs one workgroup owns a
+ * row and cooperates through shared memory. The _ex functions force a style, so both
+ * stay tested on any device.
+ *
+ * Two lavapipe (Mesa 22.3 gallivm) facts shape the CPU kernels: both sides of every
+ * branch execute, with lanes masked off rather than skipped (only loops exit early),
+ * and an invocation is cut off silently once all its loops together ran 65535
+ * iterations (the "loop limiter"); long rows are therefore split over several
+ * dispatches or segments.
  */
 #ifndef VC_OPS_UTIL_OPS_H
 #define VC_OPS_UTIL_OPS_H
@@ -37,8 +43,9 @@ typedef enum { VC_REDUCE_SUM, VC_REDUCE_MAX } VcReduceOp;
 /* vc_reduce_sum_rows / vc_reduce_max_rows with the kernel style chosen by the caller. */
 void vc_reduce_rows_ex(VcCmd *cmd, VcReduceOp op, int rows, int cols, VcBuffer out, VcBuffer x, VcRowStyle style);
 /* vc_topk_rows with the kernel style chosen by the caller: PER_INVOCATION keeps a
- * k-entry min-heap per row (CPU devices), PER_WORKGROUP finds the k-th largest by radix
- * select over the row in shared memory, then ranks the k winners (GPUs). */
+ * k-entry min-heap per row segment (CPU devices; AUTO takes it on every CPU device),
+ * PER_WORKGROUP finds the k-th largest by radix select over the row in shared memory,
+ * then ranks the k winners (GPUs). Rows must not contain NaN. */
 void vc_topk_rows_ex(VcCmd *cmd, int rows, int cols, int k, VcBuffer values, VcBuffer indices, VcBuffer x, VcRowStyle style);
 
 /* The range to bind for floats [first, first + count) of b, starting at the 256-byte
