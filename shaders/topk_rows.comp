@@ -6,7 +6,8 @@
 // Two kernels (chosen per device class in src/ops/util_ops.c):
 //
 // topk_heap — one invocation per (row, segment) keeps the k best so far in a min-heap
-//   whose root is the worst kept entry: an element enters only if it beats the root.
+//   whose root is the worst kept entry: an element enters only if it beats the root
+//   (ties never do: see main).
 //   For random data only about k*(1 + ln(len/k)) elements ever enter. No barriers: the
 //   style for CPU devices. Two facts about lavapipe shape it: both sides of a branch
 //   always execute (lanes are masked, not skipped; only loops exit early), and a shader
@@ -112,26 +113,24 @@ void main() {
         for (uint p = k / 2u; p > 0u; p--) sift_down_from(p - 1u, hv(p - 1u), hi(p - 1u), k);
         first += fill;
     }
+    // An element beats the root iff its value is larger: on a tie the root wins, having
+    // the lower index. In the first pass the scan runs in index order. A merge pass scans
+    // the segments' lists in segment order, each list descending with ties in index
+    // order, so an equal value seen later again has the higher index; and the heap,
+    // built from the first segment's full list, never has a sentinel at its root.
     float tv = hv(0u); // the root: the k-th best so far
-    int ti = hi(0u);
     // Chunks of 32 elements: a tight scan sets a bit for every element that beats the
     // root, then only those run the sift-down (see the top of this file for why).
     for (uint c0 = first; c0 < end; c0 += 32u) {
         uint c1 = min(c0 + 32u, end), mask = 0u;
-        for (uint c = c0; c < c1; c++) {
-            float v = x[pc.x_off + base + c];
-            int i = HAS_XI ? xi[pc.xi_off + base + c] : int(c);
-            mask |= (v > tv || (v == tv && i < ti)) ? 1u << (c - c0) : 0u;
-        }
+        for (uint c = c0; c < c1; c++) mask |= x[pc.x_off + base + c] > tv ? 1u << (c - c0) : 0u;
         while (mask != 0u) {
             uint c = c0 + uint(findLSB(mask));
             mask &= mask - 1u;
             float v = x[pc.x_off + base + c];
-            int i = HAS_XI ? xi[pc.xi_off + base + c] : int(c);
-            if (v > tv || (v == tv && i < ti)) { // the root may have risen meanwhile
-                sift_down(v, i, k);
+            if (v > tv) { // the root may have risen meanwhile
+                sift_down(v, HAS_XI ? xi[pc.xi_off + base + c] : int(c), k);
                 tv = hv(0u);
-                ti = hi(0u);
             }
         }
     }

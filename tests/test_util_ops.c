@@ -240,6 +240,8 @@ static void test_topk(VcContext *ctx) {
     topk_case(ctx, 70, 300, 200, DATA_SIGNED_ZERO_INF, 0, false);  /* -inf makes the cut */
     topk_case(ctx, 40, 3, 2, DATA_FEW_LEVELS, 0, false);
     topk_case(ctx, 64, 9000, 50, DATA_FEW_LEVELS, 0, false); /* several 4096-column steps per row */
+    topk_case(ctx, 1, 1000, 3, DATA_FEW_LEVELS, 0, false);   /* one row: 41 segments, ties across merges */
+    topk_case(ctx, 2, 5000, 8, DATA_SIGNED_ZERO_INF, 0, false);
     /* the AUTO entry point */
     {
         int rows = 20, cols = 777, k = 31;

@@ -155,6 +155,13 @@ static void topk_heap(VcCmd *cmd, uint32_t rows, uint32_t cols, uint32_t k, VcBu
         uint32_t nseg = VC_MAX(1u, VC_MIN(VC_CEIL_DIV(TOPK_MIN_TASKS, rows), len / (8 * k)));
         uint32_t seg_len = VC_CEIL_DIV(len, nseg);
         nseg = VC_CEIL_DIV(len, seg_len);
+        /* every segment holds at least k elements, so no list carries empty slots into a
+         * merge (the kernel's tie rule relies on it) */
+        while (nseg > 1 && len - (nseg - 1) * seg_len < k) {
+            nseg--;
+            seg_len = VC_CEIL_DIV(len, nseg);
+            nseg = VC_CEIL_DIV(len, seg_len);
+        }
         size_t tasks = (size_t)rows * nseg, nheap = tasks * k;
         VC_ASSERT(nheap <= UINT32_MAX);
         bool final = nseg == 1;
