@@ -4,6 +4,24 @@
  * buffer the host writes before each submission, so one recorded step serves a whole
  * schedule. hyper layout (floats): [0] lr, [1] step count t (1-based, for Adam's bias
  * correction), [2] EMA momentum m.
+ *
+ * Update rules (all as PyTorch computes them; d is the direction, lr = hyper[0]):
+ *   SGD    d = g + wd*w (wd = 0 for no_decay); buf = momentum*buf + d;
+ *          d = nesterov ? d + momentum*buf : buf; w -= lr*d   (torch.optim.SGD, dampening 0)
+ *   LARS   adapted params: d = g + wd*w, r = eta*||w||/||d|| (1 when either norm is 0),
+ *          d = r*d, then the SGD momentum step; no_decay params: plain SGD momentum step
+ *          (SimCLR's LARS; the learning rate stays outside the momentum buffer, as in
+ *          solo-learn/lightly, so a schedule changes the whole step at once)
+ *   AdamW  w *= 1 - lr*wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ *          w -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps)   (torch.optim.AdamW)
+ *   EMA    target = m*target + (1-m)*source
+ *
+ * Dispatches: the parameters are cut into tiles of a few thousand floats, one workgroup
+ * per tile, described by a small table the recording owns (vc_cmd_buffer). Parameters
+ * whose buffers share VkBuffers (separate allocations from one memory block, or slices
+ * of one arena) are bound once as covering windows, so a whole model is one dispatch
+ * (SGD, AdamW) or two (LARS: per-tile partial norms, then the update, which sums its
+ * parameter's partials). Parameters in other VkBuffers start another dispatch.
  */
 #ifndef VC_OPS_OPTIM_H
 #define VC_OPS_OPTIM_H
@@ -36,6 +54,11 @@ typedef struct VcParam {
 int vc_optim_state_slots(VcOptimKind kind);
 /* Record one update of every parameter. */
 void vc_optim_step(VcCmd *cmd, const VcOptimConfig *cfg, const VcParam *params, int count, VcBuffer hyper);
+
+/* For tests: cap the bytes one bound window may span (default: the device's storage
+ * buffer range), to exercise the splitting of a parameter list into several dispatches.
+ * 0 restores the default. */
+void vc_optim_set_window_limit(size_t bytes);
 
 /* target = m * target + (1 - m) * source over n floats, m = hyper[VC_HYPER_EMA]. */
 void vc_ema(VcCmd *cmd, size_t n, VcBuffer target, VcBuffer source, VcBuffer hyper);
