@@ -4,6 +4,7 @@
 // which is symmetric: d_x += (d_out - out <d_out, out>) / n. Otherwise the clamp is
 // active, out = x / eps is linear, and d_x += d_out / eps (PyTorch's clamp_min passes
 // no gradient to the norm there).
+
 // before any include: functions compiled earlier would see the default size (1)
 layout(local_size_x_id = 0) in;
 #include "common.glsl"

@@ -3,6 +3,7 @@
 // unclamped norms, which the backward needs. One invocation per row: rows of a
 // projection head are short (D = 64..2048) and there are few of them, so the op is a
 // single pass over memory either way; per-row invocations need no reduction.
+
 // before any include: functions compiled earlier would see the default size (1)
 layout(local_size_x_id = 0) in;
 #include "common.glsl"

@@ -2,6 +2,7 @@
 // ntxent_loss.comp — NT-Xent pass 2 of 3, one workgroup: loss = mean of the row losses
 // that ntxent_rows.comp left on the diagonal of G, which is then cleared (G_ii = 0:
 // the diagonal is outside the softmax) so ntxent_grad.comp can read G as it is.
+
 // before any include: functions compiled earlier would see the default size (1)
 layout(local_size_x_id = 0) in;
 #include "xent_reduce.glsl"

@@ -4,6 +4,7 @@
 // replaced with the label's gradient (p - 1) * scale / rows, where p = exp(-row loss).
 // Reads and writes one float per row, so one workgroup is plenty; the fixed summation
 // order makes the loss deterministic.
+
 // before any include: functions compiled earlier would see the default size (1)
 layout(local_size_x_id = 0) in;
 #include "xent_reduce.glsl"
