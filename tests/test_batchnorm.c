@@ -117,7 +117,7 @@ static void test_reference_gradients(int B, int C, int HW) {
 
 /* ---- 2. GPU vs reference ---- */
 
-typedef struct { double fwd, stats, bwd; } Bounds;
+typedef struct { double fwd, stats, bwd, params; } Bounds;
 
 static void test_gpu(VcContext *ctx, int B, int C, int HW, Bounds bound, bool timing) {
     size_t n = (size_t)B * C * HW, nc = (size_t)C;
@@ -174,8 +174,8 @@ static void test_gpu(VcContext *ctx, int B, int C, int HW, Bounds bound, bool ti
     SHAPE_CHECK(grv, drv, nc, bound.stats, "bn running_var (2 calls)");
     SHAPE_CHECK(out_eval, rout_eval, n, bound.fwd, "bn eval out");
     SHAPE_CHECK(gdx, rdx, n, bound.bwd, "bn backward d_x (+=)");
-    SHAPE_CHECK(gdg, rdg, nc, bound.bwd, "bn backward d_gamma (+=)");
-    SHAPE_CHECK(gdb, rdb, nc, bound.bwd, "bn backward d_beta (+=)");
+    SHAPE_CHECK(gdg, rdg, nc, bound.params, "bn backward d_gamma (+=)");
+    SHAPE_CHECK(gdb, rdb, nc, bound.params, "bn backward d_beta (+=)");
     /* the large-mean channel's statistics on their own (an nmse over all channels could hide them) */
     CHECK(fabs(sm[0] - rsm[0]) <= 1e-6 * fabs(rsm[0]) && fabs(si[0] - rsi[0]) <= 1e-5 * rsi[0],
           "mean-100 channel (%d,%d,%d): mean %.9g vs %.9g, invstd %.7g vs %.7g", B, C, HW, sm[0], rsm[0], si[0], rsi[0]);
@@ -206,9 +206,9 @@ int main(void) {
     test_reference_gradients(1, 1, 6); /* batch 1 */
 
     VcContext *ctx = th_gpu();
-    /* fp32 vs double. Forward/backward values are O(1) after normalisation; the mean-100
-     * channel's inputs carry 1e-6 relative rounding that the statistics inherit. */
-    Bounds b = {.fwd = 1e-10, .stats = 1e-11, .bwd = 1e-10};
+    /* fp32 vs double; measured (lavapipe): forward and statistics <= 4e-14, d_x <= 2e-13,
+     * d_gamma/d_beta <= 3e-12 (sums of 200k random-signed terms). */
+    Bounds b = {.fwd = 1e-12, .stats = 1e-12, .bwd = 1e-11, .params = 1e-10};
     static const int shapes[][3] = {
         {1, 3, 10},    /* batch 1, HW > 1 */
         {1, 1, 7},     /* C = 1, batch 1 */
