@@ -78,7 +78,7 @@ layout(push_constant) uniform Push {
 #endif
 
 #if BACKWARD
-layout(std430, binding = 0) buffer DX { T d_x[]; };              // (B, C, HW) +=
+layout(std430, binding = 0) buffer DX { T d_x[]; };              // (B, C, HW) += (written only, in texel builds)
 layout(std430, binding = 1) buffer DG { float d_gamma[]; };      // (C) +=
 layout(std430, binding = 2) buffer DB { float d_beta[]; };       // (C) +=
 TENSOR_IN(3, d_out);                                             // (B, C, HW)
@@ -106,8 +106,9 @@ layout(std430, binding = 7) writeonly buffer SI { float save_invstd[]; };
 #endif
 
 #if SUBGROUP
-// Sum of v over the workgroup, which is one subgroup.
-vec2 wg_sum(vec2 v) { return subgroupAdd(v); }
+// Sum of v over the workgroup, which is one subgroup. Should a driver ever split the
+// workgroup, the result is NaN (every test then fails) rather than a partial sum.
+vec2 wg_sum(vec2 v) { return gl_NumSubgroups == 1 ? subgroupAdd(v) : vec2(uintBitsToFloat(0x7fc00000u)); }
 #else
 shared vec2 red[gl_WorkGroupSize.x];
 
