@@ -37,7 +37,9 @@ static VcBuffer range(VcBuffer b, size_t bytes) {
 
 /* Which way lanes are combined: "sg" (one subgroup per workgroup, subgroupAdd) on CPU
  * devices, "tree" (shared memory) elsewhere. VKCONTRAST_BN_REDUCE=tree|sg overrides
- * the choice (the tests run both on every device; sg needs subgroup arithmetic). */
+ * the choice (the test runs the tree on lavapipe too). sg is not for GPUs whose drivers
+ * may run a workgroup as several smaller subgroups than they report (AMD wave32, Intel
+ * SIMD8/16): the shader then writes NaN rather than a partial sum. */
 static bool use_subgroup(VcContext *ctx) {
     const VcDeviceInfo *info = vc_context_info(ctx);
     bool can = info->subgroup_arithmetic && info->subgroup_size >= 1 && info->subgroup_size <= info->max_workgroup_invocations;
