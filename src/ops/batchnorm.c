@@ -53,7 +53,7 @@ static bool use_subgroup(VcContext *ctx) {
 typedef enum { BN_IO_SSBO, BN_IO_VEC4, BN_IO_TEX1 } BnIo;
 
 static BnIo bn_io(int B, int C, int HW, const VcBuffer *tensors, int ntensors) {
-    if (!vc_norm_texel_ok(tensors, ntensors)) return BN_IO_SSBO;
+    if (!vc_norm_texel_ok(tensors, ntensors) || (size_t)B * C * HW / 4 > VC_NORM_MAX_TEXELS) return BN_IO_SSBO;
     if (HW % 4 == 0) return BN_IO_VEC4;
     if ((size_t)B * C * HW % 4 == 0) return BN_IO_TEX1; /* the texel views cover the tensor exactly */
     return BN_IO_SSBO;
