@@ -2,12 +2,14 @@
 // avgpool.comp — global average pooling over HW: forward out (B, C) = mean_HW x
 // (B, C, HW), backward d_x (B, C, HW) += d_out (B, C) / HW.
 // One invocation per row (b, c) walks the row's HW values (HW/4 vec4s in VEC4, used
-// when HW % 4 == 0): rows are short (49 at 7x7), and one lane per row needs no
-// division or reduction.
+// when HW % 4 == 0; TEX1 when only B*C*HW % 4 == 0, as at 7x7): rows are short, and
+// one lane per row needs no division or reduction.
 //! variant avgpool_fwd
 //! variant avgpool_fwd_v4 -DVEC4=1
+//! variant avgpool_fwd_t1 -DTEX1=1
 //! variant avgpool_bwd -DBACKWARD=1
 //! variant avgpool_bwd_v4 -DBACKWARD=1 -DVEC4=1
+//! variant avgpool_bwd_t1 -DBACKWARD=1 -DTEX1=1
 #include "elementwise.glsl"
 
 layout(local_size_x_id = 0) in;

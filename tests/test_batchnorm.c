@@ -7,7 +7,8 @@
  *    (HW % 4 == 0), and (256, 32, 784) for the precision of long reductions. Channel 0 of
  *    every shape has mean 100 and std 0.1 (catastrophic cancellation if the variance were
  *    E[x^2] - E[x]^2). Two training calls (running statistics after both), one eval call,
- *    one backward accumulating into non-zero gradients.
+ *    one backward accumulating into non-zero gradients; forward in place (out == x).
+ * 3. On CPU devices, also the shared-memory-tree reduction that GPUs use.
  * Prints the timings of the (256, 32, 784) forward and backward.
  */
 #include <math.h>
@@ -48,12 +49,13 @@ static void check_d(const float *got, const double *ref, size_t n, double bound,
     free(rf);
 }
 
-/* Random (B, C, HW) input: per-channel mean and std, channel 0 with mean 100, std 0.1. */
+/* Random (B, C, HW) input: per-channel mean and std, channel 0 with mean 100, std 0.1.
+ * (Uniform rather than normal values: as good a test, and cheap at 6.4M values.) */
 static void fill_input(float *x, int B, int C, int HW) {
     for (int c = 0; c < C; c++) {
         float mean = c == 0 ? 100.0f : th_uniform(-2, 2), std = c == 0 ? 0.1f : th_uniform(0.5f, 2);
         for (int b = 0; b < B; b++)
-            for (int j = 0; j < HW; j++) x[((size_t)b * C + c) * HW + j] = mean + std * th_normal();
+            for (int j = 0; j < HW; j++) x[((size_t)b * C + c) * HW + j] = mean + std * th_uniform(-1.7320508f, 1.7320508f);
     }
 }
 
@@ -117,7 +119,7 @@ static void test_reference_gradients(int B, int C, int HW) {
 
 /* ---- 2. GPU vs reference ---- */
 
-typedef struct { double fwd, stats, bwd; } Bounds;
+typedef struct { double fwd, stats, bwd, params; } Bounds;
 
 static void test_gpu(VcContext *ctx, int B, int C, int HW, Bounds bound, bool timing) {
     size_t n = (size_t)B * C * HW, nc = (size_t)C;
@@ -127,8 +129,8 @@ static void test_gpu(VcContext *ctx, int B, int C, int HW, Bounds bound, bool ti
     float *dg0 = vc_malloc(nc * 4), *db0 = vc_malloc(nc * 4);
     fill_input(x1, B, C, HW);
     fill_input(x2, B, C, HW);
-    th_fill_normal(dy, n, 1.0f);
-    th_fill_normal(dx0, n, 0.5f); /* gradients start non-zero: the backward must accumulate */
+    th_fill_uniform(dy, n, -1.7f, 1.7f);
+    th_fill_uniform(dx0, n, -1.0f, 1.0f); /* gradients start non-zero: the backward must accumulate */
     th_fill_normal(dg0, nc, 1.0f);
     th_fill_normal(db0, nc, 1.0f);
     for (size_t c = 0; c < nc; c++) g[c] = th_uniform(0.5f, 2), be[c] = th_normal(), rm[c] = th_normal(), rv[c] = th_uniform(0.5f, 2);
@@ -174,21 +176,30 @@ static void test_gpu(VcContext *ctx, int B, int C, int HW, Bounds bound, bool ti
     SHAPE_CHECK(grv, drv, nc, bound.stats, "bn running_var (2 calls)");
     SHAPE_CHECK(out_eval, rout_eval, n, bound.fwd, "bn eval out");
     SHAPE_CHECK(gdx, rdx, n, bound.bwd, "bn backward d_x (+=)");
-    SHAPE_CHECK(gdg, rdg, nc, bound.bwd, "bn backward d_gamma (+=)");
-    SHAPE_CHECK(gdb, rdb, nc, bound.bwd, "bn backward d_beta (+=)");
+    SHAPE_CHECK(gdg, rdg, nc, bound.params, "bn backward d_gamma (+=)");
+    SHAPE_CHECK(gdb, rdb, nc, bound.params, "bn backward d_beta (+=)");
     /* the large-mean channel's statistics on their own (an nmse over all channels could hide them) */
     CHECK(fabs(sm[0] - rsm[0]) <= 1e-6 * fabs(rsm[0]) && fabs(si[0] - rsi[0]) <= 1e-5 * rsi[0],
           "mean-100 channel (%d,%d,%d): mean %.9g vs %.9g, invstd %.7g vs %.7g", B, C, HW, sm[0], rsm[0], si[0], rsi[0]);
 
     if (timing) {
+        /* resubmit a few times (the checks are done; statistics and gradients may drift)
+         * and report the fastest run of each dispatch */
         int cf = 0, cb = 0;
+        double best[4] = {1e30, 1e30, 1e30, 1e30};
+        for (int r = 0; r < 5; r++) {
+            vc_cmd_run(fwd);
+            vc_cmd_run(bwd);
+            const VcTiming *tf = vc_cmd_timings(fwd, &cf), *tb = vc_cmd_timings(bwd, &cb);
+            for (int i = 0; tf && i < cf && i < 3; i++) best[i] = fmin(best[i], tf[i].ms);
+            if (tb && cb) best[3] = fmin(best[3], tb[0].ms);
+        }
         const VcTiming *tf = vc_cmd_timings(fwd, &cf), *tb = vc_cmd_timings(bwd, &cb);
-        for (int i = 0; tf && i < cf; i++)
-            printf("  %-20s (%d,%d,%d): %8.3f ms  %6.2f GB/s (compulsory bytes)\n", tf[i].label, B, C, HW, tf[i].ms,
-                   tf[i].bytes / (tf[i].ms * 1e6));
-        for (int i = 0; tb && i < cb; i++)
-            printf("  %-20s (%d,%d,%d): %8.3f ms  %6.2f GB/s (compulsory bytes)\n", tb[i].label, B, C, HW, tb[i].ms,
-                   tb[i].bytes / (tb[i].ms * 1e6));
+        const VcTiming *t[4] = {tf, tf ? tf + 1 : NULL, tf ? tf + 2 : NULL, tb};
+        for (int i = 0; i < 4; i++)
+            if (t[i] && best[i] < 1e30)
+                printf("  %-20s (%d,%d,%d): %8.3f ms  %6.2f GB/s (each tensor once)\n", t[i]->label, B, C, HW, best[i],
+                       t[i]->bytes / (best[i] * 1e6));
     }
     vc_cmd_free(fwd);
     vc_cmd_free(bwd);
@@ -199,6 +210,37 @@ static void test_gpu(VcContext *ctx, int B, int C, int HW, Bounds bound, bool ti
     for (size_t i = 0; i < VC_COUNTOF(mem); i++) free(mem[i]);
 }
 
+/* out == x: training and eval forward in place */
+static void test_in_place(VcContext *ctx, int B, int C, int HW) {
+    size_t n = (size_t)B * C * HW, nc = (size_t)C;
+    char what[128];
+    float *x = vc_malloc(n * 4), *g = vc_malloc(nc * 4), *be = vc_malloc(nc * 4), *rv = vc_malloc(nc * 4);
+    fill_input(x, B, C, HW);
+    for (size_t c = 0; c < nc; c++) g[c] = th_uniform(0.5f, 2), be[c] = th_normal(), rv[c] = th_uniform(0.5f, 2);
+    float *zeros = vc_calloc(nc, 4);
+    VcBuffer bx = upload(ctx, x, n), bg = upload(ctx, g, nc), bbe = upload(ctx, be, nc), brm = upload(ctx, zeros, nc);
+    VcBuffer brv = upload(ctx, rv, nc), bsm = upload(ctx, zeros, nc), bsi = upload(ctx, zeros, nc);
+    VcCmd *cmd = vc_cmd_new(ctx, false);
+    vc_batchnorm_forward(cmd, B, C, HW, bx, bx, bg, bbe, brm, brv, bsm, bsi, true, MOMENTUM, EPS);
+    vc_batchnorm_forward(cmd, B, C, HW, bx, bx, bg, bbe, brm, brv, bsm, bsi, false, MOMENTUM, EPS);
+    vc_cmd_run(cmd);
+    vc_cmd_free(cmd);
+    double *dx = to_double(x, n), *dg = to_double(g, nc), *dbe = to_double(be, nc), *drm = vc_calloc(nc, 8);
+    double *drv = to_double(rv, nc), *dsm = vc_malloc(nc * 8), *dsi = vc_malloc(nc * 8), *dout = vc_malloc(n * 8);
+    ref_batchnorm_forward(B, C, HW, dout, dx, dg, dbe, drm, drv, dsm, dsi, true, MOMENTUM, EPS);
+    float *mid = vc_malloc(n * 4);
+    for (size_t i = 0; i < n; i++) mid[i] = (float)dout[i]; /* the eval call reads the training output */
+    double *dmid = to_double(mid, n);
+    ref_batchnorm_forward(B, C, HW, dout, dmid, dg, dbe, drm, drv, NULL, NULL, false, MOMENTUM, EPS);
+    float *got = download(ctx, bx, n);
+    snprintf(what, sizeof what, "bn training then eval, in place (%d,%d,%d)", B, C, HW);
+    check_d(got, dout, n, 1e-12, what);
+    VcBuffer all[] = {bx, bg, bbe, brm, brv, bsm, bsi};
+    for (size_t i = 0; i < VC_COUNTOF(all); i++) vc_buffer_free(ctx, &all[i]);
+    void *mem[] = {x, g, be, rv, zeros, dx, dg, dbe, drm, drv, dsm, dsi, dout, mid, dmid, got};
+    for (size_t i = 0; i < VC_COUNTOF(mem); i++) free(mem[i]);
+}
+
 int main(void) {
     th_seed(1);
     test_reference_gradients(2, 3, 5);
@@ -206,12 +248,13 @@ int main(void) {
     test_reference_gradients(1, 1, 6); /* batch 1 */
 
     VcContext *ctx = th_gpu();
-    /* fp32 vs double. Forward/backward values are O(1) after normalisation; the mean-100
-     * channel's inputs carry 1e-6 relative rounding that the statistics inherit. */
-    Bounds b = {.fwd = 1e-10, .stats = 1e-11, .bwd = 1e-10};
+    /* fp32 vs double; measured (lavapipe): forward and statistics <= 4e-14, d_x <= 2e-13,
+     * d_gamma/d_beta <= 3e-12 (sums of 200k random-signed terms). */
+    Bounds b = {.fwd = 1e-12, .stats = 1e-12, .bwd = 1e-11, .params = 1e-10};
     static const int shapes[][3] = {
         {1, 3, 10},    /* batch 1, HW > 1 */
         {1, 1, 7},     /* C = 1, batch 1 */
+        {1, 2, 1},     /* one value per channel (PyTorch refuses; running var takes 0) */
         {3, 5, 1},     /* BatchNorm1d, B = 3 */
         {3, 1, 1},     /* C = 1, HW = 1 */
         {5, 7, 13},    /* nothing divides anything */
@@ -223,17 +266,20 @@ int main(void) {
         {64, 16, 300}, /* vec4, HW > workgroup, several segments per lane */
     };
     for (size_t i = 0; i < VC_COUNTOF(shapes); i++) test_gpu(ctx, shapes[i][0], shapes[i][1], shapes[i][2], b, false);
+    test_in_place(ctx, 2, 3, 16); /* vec4 */
+    test_in_place(ctx, 4, 6, 49); /* floats through texel views */
+    test_in_place(ctx, 5, 7, 13); /* floats from storage buffers */
     /* the stem at batch 256, 28x28: 200704 values per channel */
     test_gpu(ctx, 256, 32, 784, b, true);
 
-    /* The other reduction variant than the one this device uses by default (the shared-
-     * memory tree on CPUs, the subgroup one on GPUs), on shapes small enough for it. */
-    const char *other = vc_context_is_cpu(ctx) ? "tree" : "sg";
-    if (!strcmp(other, "sg") && !vc_context_info(ctx)->subgroup_arithmetic) other = NULL;
-    if (other) {
-        setenv("VKCONTRAST_BN_REDUCE", other, 1);
-        printf("  reduction variant '%s':\n", other);
-        for (size_t i = 0; i < 8; i++) test_gpu(ctx, shapes[i][0], shapes[i][1], shapes[i][2], b, false);
+    /* On CPU devices (subgroupAdd by default) the shared-memory tree that GPUs use, on
+     * the smaller shapes; so lavapipe runs both variants. (Not the reverse on GPUs: a
+     * driver may split a workgroup into smaller subgroups than it reports, e.g. wave32
+     * on AMD, which the subgroup variant turns into NaN; it is only chosen on CPUs.) */
+    if (vc_context_is_cpu(ctx)) {
+        setenv("VKCONTRAST_BN_REDUCE", "tree", 1);
+        printf("  reduction variant 'tree':\n");
+        for (size_t i = 0; i < 9; i++) test_gpu(ctx, shapes[i][0], shapes[i][1], shapes[i][2], b, false);
         test_gpu(ctx, 64, 16, 300, b, false);
         unsetenv("VKCONTRAST_BN_REDUCE");
     }

@@ -281,7 +281,7 @@ int main(void) {
     /* n % 4 == 0 takes the vec4 build, the others the scalar one */
     static const size_t lengths[] = {1, 3, 4, 91, 1000, 4096, 65537, 1000003, 1 << 20};
     for (size_t i = 0; i < VC_COUNTOF(lengths); i++) test_elementwise(ctx, lengths[i]);
-    static const int pools[][3] = {{1, 1, 1}, {3, 5, 7}, {2, 3, 16}, {5, 7, 13}, {256, 128, 49}, {64, 32, 196}, {2, 70001, 4}};
+    static const int pools[][3] = {{1, 1, 1}, {3, 5, 7}, {4, 3, 7}, {2, 3, 16}, {5, 7, 13}, {256, 128, 49}, {64, 32, 196}, {2, 70001, 4}};
     for (size_t i = 0; i < VC_COUNTOF(pools); i++) test_avgpool(ctx, pools[i][0], pools[i][1], pools[i][2]);
     test_chunked(ctx);
     return th_finish();

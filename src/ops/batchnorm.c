@@ -4,8 +4,9 @@
  * (two-pass mean and variance in the forward, sum(dy) and sum(dy xhat) in the backward)
  * and then writes the channel's output, so there is no scratch buffer and nothing
  * caller-visible beyond the declared API. The channel loop inside the shader covers
- * C > 65535. With HW % 4 == 0 the vec4 variant is used (a quarter of the loads and
- * index arithmetic).
+ * C > 65535. With HW % 4 == 0 the vec4 build is used (a quarter of the loads and index
+ * arithmetic), else with B*C*HW % 4 == 0 the float build that reads through texel
+ * views, else the float build on storage buffers.
  *
  * Workgroup size: on CPU devices (lavapipe) the workgroup is one subgroup (8 lanes, one
  * SIMD row) reducing with subgroupAdd, because a barrier anywhere in a lavapipe shader
@@ -36,7 +37,9 @@ static VcBuffer range(VcBuffer b, size_t bytes) {
 
 /* Which way lanes are combined: "sg" (one subgroup per workgroup, subgroupAdd) on CPU
  * devices, "tree" (shared memory) elsewhere. VKCONTRAST_BN_REDUCE=tree|sg overrides
- * the choice (the tests run both on every device; sg needs subgroup arithmetic). */
+ * the choice (the test runs the tree on lavapipe too). sg is not for GPUs whose drivers
+ * may run a workgroup as several smaller subgroups than they report (AMD wave32, Intel
+ * SIMD8/16): the shader then writes NaN rather than a partial sum. */
 static bool use_subgroup(VcContext *ctx) {
     const VcDeviceInfo *info = vc_context_info(ctx);
     bool can = info->subgroup_arithmetic && info->subgroup_size >= 1 && info->subgroup_size <= info->max_workgroup_invocations;
@@ -46,17 +49,29 @@ static bool use_subgroup(VcContext *ctx) {
     return can && vc_context_is_cpu(ctx);
 }
 
-static VcPipeline *bn_pipeline(VcContext *ctx, bool backward, bool vec4) {
+/* How the shader reads tensors (see shaders/batchnorm.comp). */
+typedef enum { BN_IO_SSBO, BN_IO_VEC4, BN_IO_TEX1 } BnIo;
+
+static BnIo bn_io(int B, int C, int HW, const VcBuffer *tensors, int ntensors) {
+    if (!vc_norm_texel_ok(tensors, ntensors) || (size_t)B * C * HW / 4 > VC_NORM_MAX_TEXELS) return BN_IO_SSBO;
+    if (HW % 4 == 0) return BN_IO_VEC4;
+    if ((size_t)B * C * HW % 4 == 0) return BN_IO_TEX1; /* the texel views cover the tensor exactly */
+    return BN_IO_SSBO;
+}
+
+static VcPipeline *bn_pipeline(VcContext *ctx, bool backward, BnIo io) {
     /* literals: the pipeline keeps the pointers */
-    static const char *const names[2][2][2] = {{{"batchnorm_fwd", "batchnorm_fwd_sg"}, {"batchnorm_fwd_v4", "batchnorm_fwd_v4_sg"}},
-                                               {{"batchnorm_bwd", "batchnorm_bwd_sg"}, {"batchnorm_bwd_v4", "batchnorm_bwd_v4_sg"}}};
+    static const char *const names[2][3][2] = {
+        {{"batchnorm_fwd", "batchnorm_fwd_sg"}, {"batchnorm_fwd_v4", "batchnorm_fwd_v4_sg"}, {"batchnorm_fwd_t1", "batchnorm_fwd_t1_sg"}},
+        {{"batchnorm_bwd", "batchnorm_bwd_sg"}, {"batchnorm_bwd_v4", "batchnorm_bwd_v4_sg"}, {"batchnorm_bwd_t1", "batchnorm_bwd_t1_sg"}}};
+    /* texel builds read x (forward), d_out, x and d_x again (backward) as texel buffers */
+    static const char *const bindings[2][2] = {{"ssssssss", "stssssss"}, {"sssssssss", "sssttssst"}};
     bool sg = use_subgroup(ctx);
     /* the tree needs a power of two; 128 is the Vulkan minimum of maxComputeWorkGroupInvocations */
     uint32_t wg = sg ? vc_context_info(ctx)->subgroup_size : BN_WG_GPU;
     if (wg > vc_context_info(ctx)->max_workgroup_invocations) wg = 128;
-    /* the vec4 variants read the input tensors as RGBA32F texel buffers */
-    const char *bindings = !vec4 ? "ssssssss" : backward ? "sssttssst" : "stssssss";
-    VcPipelineDesc d = {.shader = names[backward][vec4][sg], .bindings = bindings, .push_size = sizeof(BatchnormPush), .spec = {wg}, .spec_count = 1};
+    VcPipelineDesc d = {.shader = names[backward][io][sg], .bindings = bindings[backward][io != BN_IO_SSBO],
+                        .push_size = sizeof(BatchnormPush), .spec = {wg}, .spec_count = 1};
     return vc_pipeline_get(ctx, &d);
 }
 
@@ -74,8 +89,8 @@ void vc_batchnorm_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuff
                           bool training, float momentum, float eps) {
     VcContext *ctx = vc_cmd_context(cmd);
     VcBuffer tensors[2] = {out, x};
-    bool vec4 = HW % 4 == 0 && vc_norm_texel_ok(tensors, 2);
-    BatchnormPush pc = bn_push(ctx, B, C, HW, vec4);
+    BnIo io = bn_io(B, C, HW, tensors, 2);
+    BatchnormPush pc = bn_push(ctx, B, C, HW, io == BN_IO_VEC4);
     pc.training = training;
     pc.momentum = momentum;
     pc.eps = eps;
@@ -85,11 +100,10 @@ void vc_batchnorm_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuff
     if (!training && !save_invstd.buf) save_invstd = gamma;
     VcBuffer bufs[8] = {range(out, nx),          range(x, nx),           range(gamma, nc),     range(beta, nc),
                         range(running_mean, nc), range(running_var, nc), range(save_mean, nc), range(save_invstd, nc)};
-    VC_ASSERT(!(out.buf == x.buf && out.offset == x.offset) || !training); /* training keeps x for the backward */
     /* bytes: compulsory traffic, each tensor once (x read, out written); the shader's
      * second and third walks over x are meant to hit cache */
     double elems = (double)B * C * HW;
-    vc_dispatch(cmd, bn_pipeline(ctx, false, vec4), bufs, 8, &pc, (uint32_t)VC_MIN(C, 65535), 1, 1,
+    vc_dispatch(cmd, bn_pipeline(ctx, false, io), bufs, 8, &pc, (uint32_t)VC_MIN(C, 65535), 1, 1,
                 training ? "batchnorm_fwd" : "batchnorm_fwd_eval", (training ? 8.0 : 3.0) * elems, 8.0 * elems);
 }
 
@@ -97,14 +111,14 @@ void vc_batchnorm_backward(VcCmd *cmd, int B, int C, int HW, VcBuffer d_x, VcBuf
                            VcBuffer x, VcBuffer gamma, VcBuffer save_mean, VcBuffer save_invstd) {
     VcContext *ctx = vc_cmd_context(cmd);
     VcBuffer tensors[3] = {d_x, d_out, x};
-    bool vec4 = HW % 4 == 0 && vc_norm_texel_ok(tensors, 3);
-    BatchnormPush pc = bn_push(ctx, B, C, HW, vec4);
+    BnIo io = bn_io(B, C, HW, tensors, 3);
+    BatchnormPush pc = bn_push(ctx, B, C, HW, io == BN_IO_VEC4);
     size_t nx = (size_t)B * C * HW * 4, nc = (size_t)C * 4;
-    /* the vec4 variant also reads d_x through a texel view (binding 8) */
+    /* binding 8: d_x again, read through a texel view in the texel builds */
     VcBuffer bufs[9] = {range(d_x, nx), range(d_gamma, nc),   range(d_beta, nc),      range(d_out, nx), range(x, nx),
                         range(gamma, nc), range(save_mean, nc), range(save_invstd, nc), range(d_x, nx)};
     /* bytes: compulsory traffic (d_out, x, d_x read once; d_x written) */
     double elems = (double)B * C * HW;
-    vc_dispatch(cmd, bn_pipeline(ctx, true, vec4), bufs, vec4 ? 9 : 8, &pc, (uint32_t)VC_MIN(C, 65535), 1, 1, "batchnorm_bwd",
+    vc_dispatch(cmd, bn_pipeline(ctx, true, io), bufs, 9, &pc, (uint32_t)VC_MIN(C, 65535), 1, 1, "batchnorm_bwd",
                 11.0 * elems, 16.0 * elems);
 }

@@ -17,7 +17,7 @@ _Static_assert(sizeof(EwPush) <= 128, "push constants");
 size_t vc_norm_chunk_floats(VcContext *ctx) {
     /* a power of two, so chunk offsets keep every alignment the first chunk has */
     uint64_t range = vc_context_info(ctx)->max_storage_buffer_range / 4;
-    size_t ch = (size_t)1 << 26; /* 256 MiB: also well inside every maxTexelBufferElements (in vec4s) */
+    size_t ch = (size_t)1 << 26; /* 256 MiB: 2^24 texels, within VC_NORM_MAX_TEXELS */
     while (ch > range && ch > 64) ch >>= 1;
     return ch;
 }

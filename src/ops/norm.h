@@ -11,7 +11,10 @@
 #include "vk/vk.h"
 
 /* training: out = gamma (x - mean) invstd + beta with batch mean/invstd (saved to
- * save_mean/save_invstd (C)), running_mean/var (C) updated. eval: uses the running stats. */
+ * save_mean/save_invstd (C)), running_mean/var (C) updated. eval: uses the running stats
+ * and leaves save_* alone (they may be empty buffers). out may be x (in place; the
+ * backward then lacks its input). With B*HW = 1 in training (PyTorch refuses it) the
+ * running variance takes the biased variance, 0. */
 void vc_batchnorm_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuffer x, VcBuffer gamma, VcBuffer beta,
                           VcBuffer running_mean, VcBuffer running_var, VcBuffer save_mean, VcBuffer save_invstd,
                           bool training, float momentum, float eps);

@@ -1,7 +1,8 @@
 /* pool.c — host side of avgpool.comp (global average pooling over HW).
  *
- * One invocation per (b, c) row; the vec4 build when HW % 4 == 0 and the buffers can be
- * bound as texel buffers. Inputs longer than the device's storage-buffer range are done
+ * One invocation per (b, c) row; the vec4 build when HW % 4 == 0, else the float build
+ * reading through texel views when B*C*HW % 4 == 0 (both need buffers that can be bound
+ * as texel buffers), else floats from storage buffers. Inputs longer than the device's storage-buffer range are done
  * in chunks of whole rows (a multiple of 64 rows, so every chunk keeps the alignment).
  */
 #include "ops/norm.h"
@@ -21,12 +22,15 @@ static void pool_run(VcCmd *cmd, bool backward, int B, int C, int HW, VcBuffer b
     size_t rows = (size_t)B * C, n = rows * HW;
     VC_ASSERT(n * 4 <= big.size && rows * 4 <= small.size);
     VcBuffer both[2] = {big, small};
-    bool vec4 = HW % 4 == 0 && vc_norm_texel_ok(both, 2);
+    /* 0: floats from storage buffers, 1: vec4s, 2: floats through texel views */
+    int io = !vc_norm_texel_ok(both, 2) ? 0 : HW % 4 == 0 ? 1 : n % 4 == 0 ? 2 : 0;
+    bool vec4 = io == 1;
     /* literals: the pipeline keeps the pointers */
-    static const char *const names[2][2] = {{"avgpool_fwd", "avgpool_fwd_v4"}, {"avgpool_bwd", "avgpool_bwd_v4"}};
-    /* forward: out (s), x (t in vec4); backward: d_x (s), d_out (s), d_x again (t in vec4) */
+    static const char *const names[2][3] = {{"avgpool_fwd", "avgpool_fwd_v4", "avgpool_fwd_t1"},
+                                            {"avgpool_bwd", "avgpool_bwd_v4", "avgpool_bwd_t1"}};
+    /* forward: out (s), x (t in texel builds); backward: d_x (s), d_out (s), d_x again (t) */
     static const char *const kinds[2][2] = {{"ss", "st"}, {"sss", "sst"}};
-    VcPipeline *p = vc_pipeline_1d(ctx, names[backward][vec4], kinds[backward][vec4], sizeof(PoolPush));
+    VcPipeline *p = vc_pipeline_1d(ctx, names[backward][io], kinds[backward][io != 0], sizeof(PoolPush));
     size_t chunk_rows = vc_norm_chunk_floats(ctx) / (size_t)HW / 64 * 64;
     VC_ASSERT(chunk_rows > 0);
     for (size_t r0 = 0; r0 < rows; r0 += chunk_rows) {
