@@ -17,7 +17,8 @@ struct VcBlock {
 };
 
 struct VcPipeline {
-    VcPipelineDesc desc;
+    VcPipelineDesc desc; /* desc.shader and desc.bindings point at the copies below */
+    char shader[96], bindings[33];
     char key[256];
     VkDescriptorSetLayout set_layout;
     VkPipelineLayout layout;

@@ -117,6 +117,11 @@ VcPipeline *vc_pipeline_get(VcContext *ctx, const VcPipelineDesc *d) {
     VC_ASSERT(d->push_size <= 128 && d->spec_count <= 16);
     VcPipeline *p = vc_calloc(1, sizeof *p);
     p->desc = *d;
+    VC_ASSERT(strlen(d->shader) < sizeof p->shader && strlen(d->bindings) < sizeof p->bindings);
+    snprintf(p->shader, sizeof p->shader, "%s", d->shader);
+    snprintf(p->bindings, sizeof p->bindings, "%s", d->bindings);
+    p->desc.shader = p->shader; /* the caller's strings may not outlive this call */
+    p->desc.bindings = p->bindings;
     snprintf(p->key, sizeof p->key, "%s", key);
 
     uint32_t nb = (uint32_t)strlen(d->bindings);
