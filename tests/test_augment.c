@@ -234,6 +234,8 @@ static void test_recipes(VcContext *ctx) {
         cfg.jitter_random_order = false;
         r.sh.S = 24;
         compare(ctx, "simclr RGB + blur/solarize, fixed order, 32 -> 24", &r, NMSE_BOUND_HUE);
+        r.sh.S = 12; /* S % 4 == 0 but W > 2S: quads without the 3-word window */
+        compare(ctx, "simclr RGB + blur/solarize, 32 -> 12", &r, NMSE_BOUND_HUE);
         r.sh.S = 1;
         r.sh.N = 1;
         compare(ctx, "simclr RGB -> 1x1, batch 1", &r, NMSE_BOUND_HUE);
@@ -531,7 +533,9 @@ static void test_timing(VcContext *ctx) {
             vc_cmd_run(cmd);
             int cnt = 0;
             const VcTiming *t = vc_cmd_timings(cmd, &cnt);
-            if (cnt == 1) best = VC_MIN(best, t[0].ms);
+            double ms = 0;
+            for (int i = 0; i < cnt; i++) ms += t[i].ms;
+            if (cnt == 2) best = VC_MIN(best, ms);
         }
         printf("augment %s: %d views of %dx%dx%d in %.3f ms (best of 6, %s)\n", kind ? "RGB" : "grayscale", 2 * N, C, S, S, best,
                vc_context_info(ctx)->name);
