@@ -51,7 +51,6 @@ const uint F_CROP = 1u;  // random resized crop (else the whole image)
 const uint F_ORDER = 2u; // random order of the jitter adjustments
 const uint F_BRI = 4u, F_CON = 8u, F_SAT = 16u, F_HUE = 32u; // jitter_p > 0, strength > 0
 const uint F_GRAY = 64u, F_BLUR = 128u, F_SOLAR = 256u;       // probability > 0
-const uint MAXK = 63u;   // VC_AUGMENT_MAX_KERNEL
 
 struct Params {
     int crop_x, crop_y, crop_w, crop_h;
@@ -67,6 +66,7 @@ struct Params {
 layout(std430, binding = 0) coherent buffer Views { float views[]; };     // (V*N, C, S, S)
 layout(std430, binding = 0) coherent buffer Views4 { vec4 views4[]; };   // the same, by quads
 layout(std430, binding = 1) coherent buffer Scratch { float scratch[]; }; // like views (blur)
+layout(std430, binding = 1) coherent buffer Scratch4 { vec4 scratch4[]; };
 layout(std430, binding = 2) readonly buffer Prm { uvec4 prm[]; };         // (V*N) Params
 layout(std430, binding = 3) readonly buffer Perm { int perm[]; };
 layout(std430, binding = 4) readonly buffer Step { uint step[]; };
@@ -241,7 +241,6 @@ const uint NQ = (NPIX + 3u) / 4u;
 const bool QUADS = (S % 4u) == 0u;
 const bool WINDOW = QUADS && W <= 2u * S; // crop width <= W <= 2S: taps of a quad span < 8 bytes
 
-shared float s_w[MAXK];   // blur taps
 shared float s_red[WG];   // contrast mean reduction
 Params P;                 // this view's parameters (from the sampler dispatch)
 uint g_part;              // data binding of the source image
@@ -455,20 +454,6 @@ void main() {
     g_part = slot / pc.per_part;
     g_base = (slot - g_part * pc.per_part) * C * H * W;
     bool blur = (FLAGS & F_BLUR) != 0u && P.blur != 0u;
-    if ((FLAGS & F_BLUR) != 0u) {
-        if (lid == 0u) {
-            // normalized Gaussian taps exp(-x^2 / (2 sigma^2)), x = -k/2 .. k/2
-            int half_k = int(KBLUR / 2u);
-            float sum = 0.0;
-            for (int j = 0; j < int(KBLUR); j++) {
-                float x = float(j - half_k) / P.sigma;
-                s_w[j] = exp(-0.5 * x * x);
-                sum += s_w[j];
-            }
-            for (uint j = 0u; j < KBLUR; j++) s_w[j] /= sum;
-        }
-        barrier();
-    }
     bool jit = P.jitter != 0u;
     uint kc = 4u, kh = 4u; // order positions of contrast and hue (4: not applied)
     for (uint k = 0u; k < 4u; k++) {
@@ -516,27 +501,63 @@ void main() {
         }
     }
     if ((FLAGS & F_BLUR) != 0u && blur) {
-        const int half_k = int(KBLUR / 2u), iS = int(S);
-        memoryBarrierBuffer(); // pass 1/2 wrote views -> horizontal pass reads neighbours
+        // Separable Gaussian, reflect padding: views -> scratch (rows) -> views (columns).
+        // Taps exp(-x^2 / (2 sigma^2)), x = -k/2 .. k/2, normalized; in registers.
+        const int HALF = int(KBLUR / 2u), iS = int(S);
+        float wt[KBLUR];
+        float sum = 0.0;
+        for (int j = 0; j < int(KBLUR); j++) {
+            float x = float(j - HALF) / P.sigma;
+            wt[j] = exp(-0.5 * x * x);
+            sum += wt[j];
+        }
+        for (int j = 0; j < int(KBLUR); j++) wt[j] /= sum;
+        memoryBarrierBuffer(); // pass 1/2 wrote views -> the row pass reads neighbours
         barrier();
-        for (uint p = lid; p < NPIX; p += WG) {
-            uint oy = p / S, ox = p - oy * S;
-            for (uint ch = 0u; ch < C; ch++) {
-                uint rowb = obase + ch * NPIX + oy * S;
-                float acc = 0.0;
-                for (int j = 0; j < int(KBLUR); j++) acc += s_w[j] * views[rowb + uint(reflect_index(int(ox) + j - half_k, iS))];
-                scratch[obase + ch * NPIX + p] = acc;
+        if (QUADS) {
+            for (uint q = lid; q < NQ; q += WG) {
+                uint p0 = 4u * q, oy = p0 / S, ox0 = p0 - oy * S;
+                for (uint ch = 0u; ch < C; ch++) {
+                    uint rowb = obase + ch * NPIX + oy * S;
+                    float seg[KBLUR + 3u]; // the row from ox0 - k/2 to ox0 + 3 + k/2
+                    for (int t = 0; t < int(KBLUR) + 3; t++) seg[t] = views[rowb + uint(reflect_index(int(ox0) - HALF + t, iS))];
+                    vec4 acc = vec4(0.0);
+                    for (int j = 0; j < int(KBLUR); j++) acc += wt[j] * vec4(seg[j], seg[j + 1], seg[j + 2], seg[j + 3]);
+                    scratch4[(obase + ch * NPIX) / 4u + q] = acc;
+                }
+            }
+        } else {
+            for (uint p = lid; p < NPIX; p += WG) {
+                uint oy = p / S, ox = p - oy * S;
+                for (uint ch = 0u; ch < C; ch++) {
+                    uint rowb = obase + ch * NPIX + oy * S;
+                    float acc = 0.0;
+                    for (int j = 0; j < int(KBLUR); j++) acc += wt[j] * views[rowb + uint(reflect_index(int(ox) + j - HALF, iS))];
+                    scratch[obase + ch * NPIX + p] = acc;
+                }
             }
         }
-        memoryBarrierBuffer(); // horizontal pass wrote scratch -> vertical pass reads it
+        memoryBarrierBuffer(); // the row pass wrote scratch -> the column pass reads it
         barrier();
-        for (uint p = lid; p < NPIX; p += WG) {
-            uint oy = p / S, ox = p - oy * S;
-            for (uint ch = 0u; ch < C; ch++) {
-                uint chb = obase + ch * NPIX + ox;
-                float acc = 0.0;
-                for (int j = 0; j < int(KBLUR); j++) acc += s_w[j] * scratch[chb + uint(reflect_index(int(oy) + j - half_k, iS)) * S];
-                views[obase + ch * NPIX + p] = finish(vec4(acc), ch).x;
+        if (QUADS) {
+            for (uint q = lid; q < NQ; q += WG) {
+                uint p0 = 4u * q, oy = p0 / S, ox0 = p0 - oy * S;
+                for (uint ch = 0u; ch < C; ch++) {
+                    vec4 acc = vec4(0.0);
+                    for (int j = 0; j < int(KBLUR); j++)
+                        acc += wt[j] * scratch4[(obase + ch * NPIX + uint(reflect_index(int(oy) + j - HALF, iS)) * S + ox0) / 4u];
+                    views4[(obase + ch * NPIX) / 4u + q] = finish(acc, ch);
+                }
+            }
+        } else {
+            for (uint p = lid; p < NPIX; p += WG) {
+                uint oy = p / S, ox = p - oy * S;
+                for (uint ch = 0u; ch < C; ch++) {
+                    uint chb = obase + ch * NPIX + ox;
+                    float acc = 0.0;
+                    for (int j = 0; j < int(KBLUR); j++) acc += wt[j] * scratch[chb + uint(reflect_index(int(oy) + j - HALF, iS)) * S];
+                    views[obase + ch * NPIX + p] = finish(vec4(acc), ch).x;
+                }
             }
         }
     }

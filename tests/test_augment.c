@@ -204,6 +204,12 @@ static void test_recipes(VcContext *ctx) {
         r.sh.V = 3;
         r.sh.N = 33;
         compare(ctx, "simclr grayscale + blur/solarize, V=3", &r, NMSE_BOUND);
+        cfg.blur_p = 1; /* the quad blur path: k = 9 on 28x28, then k = 31 on 12x12 */
+        cfg.blur_kernel = 9;
+        compare(ctx, "simclr grayscale + blur k=9 (quads)", &r, NMSE_BOUND);
+        cfg.blur_kernel = 31;
+        r.sh.S = 12;
+        compare(ctx, "simclr grayscale + blur k=31 > S=12 (quads)", &r, NMSE_BOUND);
         VcAugmentConfig ev = vc_augment_config_eval(1);
         r.cfg = &ev;
         r.sh.S = 28;
