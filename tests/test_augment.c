@@ -54,9 +54,11 @@ typedef struct Run {
     VcAugmentStep step;
 } Run;
 
+static int g_wg; /* workgroup size for vc_augment_new_wg (0: automatic) */
+
 /* Record params + views once, run, download. views (V*N, C, S, S); params (V*N) or NULL. */
 static int run_gpu(VcContext *ctx, const Run *r, float *views, VcAugmentParams *params) {
-    VcAugment *aug = vc_augment_new(ctx, r->cfg, &r->sh);
+    VcAugment *aug = vc_augment_new_wg(ctx, r->cfg, &r->sh, g_wg);
     if (!aug) {
         CHECK(0, "vc_augment_new: %s", vc_last_error());
         return -1;
@@ -204,6 +206,13 @@ static void test_recipes(VcContext *ctx) {
         r.sh.V = 3;
         r.sh.N = 33;
         compare(ctx, "simclr grayscale + blur/solarize, V=3", &r, NMSE_BOUND);
+        for (int wg = 1; wg <= 256; wg *= 16) { /* GPU-sized workgroups, and a single lane */
+            g_wg = wg;
+            char what[80];
+            snprintf(what, sizeof what, "simclr grayscale + blur/solarize, workgroup %d", wg);
+            compare(ctx, what, &r, NMSE_BOUND);
+        }
+        g_wg = 0;
         cfg.blur_p = 1; /* the quad blur path: k = 9 on 28x28, then k = 31 on 12x12 */
         cfg.blur_kernel = 9;
         compare(ctx, "simclr grayscale + blur k=9 (quads)", &r, NMSE_BOUND);
@@ -235,6 +244,9 @@ static void test_recipes(VcContext *ctx) {
         VcAugmentConfig cfg = vc_augment_config_simclr(3);
         Run r = {&cfg, {.C = 3, .H = 32, .W = 32, .S = 32, .N = 100, .V = 2, .n_data = n}, data, perm, n, {.seed = 77, .epoch = 5, .first = 100}};
         compare(ctx, "simclr RGB 32x32, N=100 V=2", &r, NMSE_BOUND_HUE);
+        g_wg = 256;
+        compare(ctx, "simclr RGB 32x32, workgroup 256", &r, NMSE_BOUND_HUE);
+        g_wg = 0;
         cfg.blur_p = 0.5f;
         cfg.solarize_p = 0.2f;
         cfg.jitter_random_order = false;

@@ -175,6 +175,14 @@ static int check_shape(const VcAugmentShape *s) {
 }
 
 VcAugment *vc_augment_new(VcContext *ctx, const VcAugmentConfig *cfg, const VcAugmentShape *shape) {
+    return vc_augment_new_wg(ctx, cfg, shape, 0);
+}
+
+VcAugment *vc_augment_new_wg(VcContext *ctx, const VcAugmentConfig *cfg, const VcAugmentShape *shape, int workgroup) {
+    if (workgroup != 0 && (workgroup < 1 || workgroup > 1024 || (workgroup & (workgroup - 1)))) {
+        vc_set_error("augmentation workgroup size %d: must be a power of two up to 1024", workgroup);
+        return NULL;
+    }
     if (check_shape(shape) != VC_OK || vc_augment_config_check(cfg, shape->C) != VC_OK) return NULL;
     const VcDeviceInfo *info = vc_context_info(ctx);
     const VcAugmentShape *s = shape;
@@ -241,6 +249,7 @@ VcAugment *vc_augment_new(VcContext *ctx, const VcAugmentConfig *cfg, const VcAu
      * subgroups); on a GPU enough to cover a small image in a round or two. Power of two. */
     uint32_t quads = (uint32_t)((s->S * s->S + 3) / 4);
     uint32_t wg = vc_context_is_cpu(ctx) ? 32 : (quads >= 2048 ? 256 : 64);
+    if (workgroup) wg = (uint32_t)workgroup;
     VcPipelineDesc dv = {.shader = "augment", .bindings = "sssssssss", .push_size = sizeof(AugPush),
                          .spec = {wg, (uint32_t)parts, (uint32_t)s->C, (uint32_t)s->H, (uint32_t)s->W, (uint32_t)s->S, flags, (uint32_t)k},
                          .spec_count = 8};
