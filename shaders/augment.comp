@@ -1,18 +1,19 @@
 #version 450
 // augment.comp — SimCLR augmentation: uint8 images in, normalized random views out.
 //
-// Variant `augment`: one workgroup per output view (x = batch position b, y = view v).
-// Invocation 0 draws the view's parameters from Philox (see augment.h for the draw map)
-// into shared memory; then the workgroup walks the S*S output pixels:
+// Variant `augment_params`: the sampler, one invocation per view (x = batch position b,
+// y = view v): draws the view's parameters from Philox (see augment.h for the draw map)
+// and writes them (struct Params). vc_augment_record runs it first; tests and tools also
+// run it alone to see exactly what was drawn.
+// Variant `augment`: one workgroup per view; its invocations walk the S*S output pixels
+// by quads (4 pixels):
 //   pass 1  bilinear crop-resize (+ flip) of the uint8 source, colour ops up to contrast;
 //           when contrast is due, the image's mean gray level is reduced in shared memory
 //           and pass 2 finishes the colour ops on the values pass 1 left in `views`
-//           (each invocation rereads only its own pixels, so no buffer barrier is needed);
-//   blur    when drawn: horizontal pass views -> scratch, vertical pass scratch -> views
+//           (each invocation rereads only its own quads, so no buffer barrier is needed);
+//   blur    when drawn: row pass views -> scratch, column pass scratch -> views
 //           (these read neighbours written by other invocations: buffer barrier between);
 //   finish  grayscale, solarize and normalization on the last write.
-// Variant `augment_params`: the sampler alone, one invocation per view, writing the
-// parameters (struct Params) so tests and tools can see exactly what was drawn.
 //
 // The crop sampler must choose the same integer boxes as the C reference: every float
 // operation on that path is `precise` (no fused multiply-add) and correctly rounded
@@ -20,7 +21,6 @@
 // comparisons; sqrt and division only give first guesses that get corrected.
 //! variant augment -DAUG_VIEWS=1
 //! variant augment_params -DAUG_PARAMS=1
-#include "common.glsl"
 #include "philox.glsl"
 
 // Shapes and switches are fixed for a run, so they are specialization constants: loops
