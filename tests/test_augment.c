@@ -290,6 +290,23 @@ static void test_sampler(VcContext *ctx) {
     CHECK(p.crop_x == 11 && p.crop_y == 0 && p.crop_w == 8 && p.crop_h == 20, "fallback box (%d,%d %dx%d) == (11,0 8x20)",
           p.crop_x, p.crop_y, p.crop_w, p.crop_h);
 
+    /* vc_augment_describe: the device's draw for one (index, view) equals the reference */
+    {
+        VcAugmentConfig d = vc_augment_config_simclr(3);
+        d.blur_p = 0.5f;
+        d.solarize_p = 0.3f;
+        VcAugmentShape dsh = {.C = 3, .H = 32, .W = 32, .S = 32, .N = 4, .V = 2, .n_data = 10};
+        VcAugment *aug = vc_augment_new(ctx, &d, &dsh);
+        int same = 0;
+        for (uint32_t i = 0; i < 8; i++) {
+            VcAugmentParams g, w;
+            CHECK(vc_augment_describe(aug, 11, 4, 1000 + 37 * i, i & 1, &g) == VC_OK, "describe");
+            ref_augment_params(&d, 3, 32, 32, 11, 4, 1000 + 37 * i, i & 1, &w);
+            same += params_equal(&g, &w);
+        }
+        CHECK(same == 8, "vc_augment_describe equals the reference (%d of 8); any index, n_data 10", same);
+        vc_augment_free(aug);
+    }
     /* statistics over many views of the reference (the GPU equals it bit for bit above) */
     VcAugmentConfig s = vc_augment_config_simclr(3);
     int flips = 0, jit = 0, gray = 0, seen[256] = {0}, not_perm = 0, count = 20000;

@@ -314,6 +314,32 @@ void vc_augment_record_params(VcCmd *cmd, VcAugment *a, VcBuffer params, VcBuffe
                 0, (double)s->V * s->N * sizeof(VcAugmentParams));
 }
 
+int vc_augment_describe(VcAugment *a, uint32_t seed, uint32_t epoch, uint32_t index, uint32_t view, VcAugmentParams *out) {
+    const VcAugmentShape *s = &a->shape;
+    VC_ASSERT((int)view < s->V);
+    /* a one-entry permutation holding `index`: batch position 0 is that image */
+    VcBuffer perm = {0}, step = {0}, params = {0};
+    size_t pbytes = (size_t)s->V * s->N * sizeof(VcAugmentParams);
+    int st = vc_buffer_alloc_mapped(a->ctx, sizeof(int32_t), "augmentation describe perm", &perm);
+    if (st == VC_OK) st = vc_buffer_alloc_mapped(a->ctx, sizeof(VcAugmentStep), "augmentation describe step", &step);
+    if (st == VC_OK) st = vc_buffer_alloc_mapped(a->ctx, pbytes, "augmentation describe params", &params);
+    if (st == VC_OK) {
+        int32_t i = (int32_t)index;
+        memcpy(perm.mapped, &i, sizeof i);
+        VcAugmentStep stp = {.seed = seed, .epoch = epoch, .flags = VC_AUGMENT_GATHERED}; /* slot 0: always in range */
+        vc_augment_step_write(a->ctx, step, &stp);
+        VcCmd *cmd = vc_cmd_new(a->ctx, false);
+        vc_augment_record_params(cmd, a, params, perm, step);
+        vc_cmd_run(cmd);
+        vc_cmd_free(cmd);
+        memcpy(out, params.mapped + (size_t)view * s->N * sizeof(VcAugmentParams), sizeof *out);
+    }
+    VcBuffer *all[] = {&perm, &step, &params};
+    for (size_t k = 0; k < VC_COUNTOF(all); k++)
+        if (all[k]->buf) vc_buffer_free(a->ctx, all[k]);
+    return st;
+}
+
 void vc_augment_step_write(VcContext *ctx, VcBuffer step, const VcAugmentStep *s) {
     VC_ASSERT(step.size >= sizeof *s);
     if (step.mapped) memcpy(step.mapped, s, sizeof *s);

@@ -169,6 +169,10 @@ size_t vc_augment_views_bytes(const VcAugment *a);
 void vc_augment_record(VcCmd *cmd, VcAugment *a, VcBuffer views, VcBuffer data, VcBuffer perm, VcBuffer step);
 /* Record the parameter sampler alone: params (V*N) VcAugmentParams, rows as the views. */
 void vc_augment_record_params(VcCmd *cmd, VcAugment *a, VcBuffer params, VcBuffer perm, VcBuffer step);
+/* The parameters the GPU draws for view `view` of dataset image `index` under (seed, epoch):
+ * runs the sampler once on the device and waits (for tools and debugging, not for steps).
+ * VC_OK, or VC_ERR_OOM when the small buffers it needs cannot be allocated. */
+int vc_augment_describe(VcAugment *a, uint32_t seed, uint32_t epoch, uint32_t index, uint32_t view, VcAugmentParams *out);
 /* Write the step buffer from the host (memcpy when mapped, else an upload). */
 void vc_augment_step_write(VcContext *ctx, VcBuffer step, const VcAugmentStep *s);
 
