@@ -245,10 +245,11 @@ VcAugment *vc_augment_new_wg(VcContext *ctx, const VcAugmentConfig *cfg, const V
                    .mean0 = cfg->mean[0], .mean1 = cfg->mean[1], .mean2 = cfg->mean[2],
                    .std0 = cfg->std[0], .std1 = s->C == 3 ? cfg->std[1] : 1, .std2 = s->C == 3 ? cfg->std[2] : 1};
     /* One workgroup per view, each invocation a quad of 4 output pixels per round. On a
-     * CPU few invocations (a workgroup runs as one thread; every barrier switches all its
-     * subgroups); on a GPU enough to cover a small image in a round or two. Power of two. */
-    uint32_t quads = (uint32_t)((s->S * s->S + 3) / 4);
-    uint32_t wg = vc_context_is_cpu(ctx) ? 32 : (quads >= 2048 ? 256 : 64);
+     * CPU one subgroup (a workgroup runs as one thread, looping over its subgroups and
+     * switching all of them at every barrier: measured fastest on lavapipe); on a GPU
+     * enough lanes to cover a small image in a round or two. Power of two. */
+    uint32_t quads = (uint32_t)((s->S * s->S + 3) / 4), sg = info->subgroup_size;
+    uint32_t wg = vc_context_is_cpu(ctx) ? (sg >= 4 && sg <= 64 && !(sg & (sg - 1)) ? sg : 8) : (quads >= 2048 ? 256 : 64);
     if (workgroup) wg = (uint32_t)workgroup;
     VcPipelineDesc dv = {.shader = "augment", .bindings = "sssssssss", .push_size = sizeof(AugPush),
                          .spec = {wg, (uint32_t)parts, (uint32_t)s->C, (uint32_t)s->H, (uint32_t)s->W, (uint32_t)s->S, flags, (uint32_t)k},
