@@ -147,11 +147,11 @@ _Static_assert(sizeof(VcAugmentParams) == 64, "params layout");
 
 typedef struct VcAugment VcAugment;
 
-/* Pipelines, shape and (when blur_p > 0) a scratch buffer of the views' size. NULL with an
- * error for a bad config or shape, or a dataset too large to bind. */
+/* Pipelines, shape, the parameter buffer and (when blur_p > 0) a scratch buffer of the
+ * views' size. NULL with an error for a bad config or shape, or a dataset too large to bind. */
 VcAugment *vc_augment_new(VcContext *ctx, const VcAugmentConfig *cfg, const VcAugmentShape *shape);
-/* The same with a given workgroup size (a power of two <= 1024; 0: automatic, the subgroup size on CPU
- * devices, 64 or 256 on GPUs), for tests that run the GPU configuration on lavapipe. */
+/* The same with a given workgroup size (a power of two <= 1024; 0: automatic, the subgroup
+ * size on CPU devices, 64 or 256 on GPUs), for tests that run GPU sizes on lavapipe. */
 VcAugment *vc_augment_new_wg(VcContext *ctx, const VcAugmentConfig *cfg, const VcAugmentShape *shape, int workgroup);
 /* Free after the recordings that use it. NULL-safe. */
 void vc_augment_free(VcAugment *a);
