@@ -538,6 +538,18 @@ static void test_grid(VcContext *ctx) {
               strstr(vc_last_error(), bad) != NULL,
           "unwritable path reported with its name: %s", vc_last_error());
     CHECK(vc_augment_write_grid(path, views, 0, cols, C, S, cfg.mean, cfg.std) == VC_ERR_ARG, "bad layout refused");
+    /* grayscale: one channel in, a gray PNG out (3 rows x 5 columns of 7x7) */
+    float gm[1] = {0.5f}, gs[1] = {0.25f};
+    CHECK(vc_augment_write_grid(path, views, 3, 5, 1, 7, gm, gs) == VC_OK, "gray grid written: %s", vc_last_error());
+    png = stbi_load(path, &w, &h, &comp, 0);
+    CHECK(png && w == 5 * 9 + 2 && h == 3 * 9 + 2 && comp == 1, "gray PNG reads back as %dx%dx%d", w, h, comp);
+    if (png) {
+        float x = (views[0] * 0.25f + 0.5f) * 255.0f;
+        int want = (int)lrintf(fminf(fmaxf(x, 0), 255));
+        CHECK(abs(png[2 * w + 2] - want) <= 0, "gray pixel %d == %d", png[2 * w + 2], want);
+        stbi_image_free(png);
+    }
+    unlink(path);
     free(views);
     free(data);
     free(perm);
