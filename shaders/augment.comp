@@ -1,18 +1,19 @@
 #version 450
 // augment.comp — SimCLR augmentation: uint8 images in, normalized random views out.
 //
-// Variant `augment`: one workgroup per output view (x = batch position b, y = view v).
-// Invocation 0 draws the view's parameters from Philox (see augment.h for the draw map)
-// into shared memory; then the workgroup walks the S*S output pixels:
+// Variant `augment_params`: the sampler, one invocation per view (x = batch position b,
+// y = view v): draws the view's parameters from Philox (see augment.h for the draw map)
+// and writes them (struct Params). vc_augment_record runs it first; tests and tools also
+// run it alone to see exactly what was drawn.
+// Variant `augment`: one workgroup per view; its invocations walk the S*S output pixels
+// by quads (4 pixels):
 //   pass 1  bilinear crop-resize (+ flip) of the uint8 source, colour ops up to contrast;
 //           when contrast is due, the image's mean gray level is reduced in shared memory
 //           and pass 2 finishes the colour ops on the values pass 1 left in `views`
-//           (each invocation rereads only its own pixels, so no buffer barrier is needed);
-//   blur    when drawn: horizontal pass views -> scratch, vertical pass scratch -> views
+//           (each invocation rereads only its own quads, so no buffer barrier is needed);
+//   blur    when drawn: row pass views -> scratch, column pass scratch -> views
 //           (these read neighbours written by other invocations: buffer barrier between);
 //   finish  grayscale, solarize and normalization on the last write.
-// Variant `augment_params`: the sampler alone, one invocation per view, writing the
-// parameters (struct Params) so tests and tools can see exactly what was drawn.
 //
 // The crop sampler must choose the same integer boxes as the C reference: every float
 // operation on that path is `precise` (no fused multiply-add) and correctly rounded
@@ -20,7 +21,6 @@
 // comparisons; sqrt and division only give first guesses that get corrected.
 //! variant augment -DAUG_VIEWS=1
 //! variant augment_params -DAUG_PARAMS=1
-#include "common.glsl"
 #include "philox.glsl"
 
 // Shapes and switches are fixed for a run, so they are specialization constants: loops
@@ -49,8 +49,8 @@ layout(push_constant) uniform Push {
 // FLAGS (src/ops/augment.c sets them)
 const uint F_CROP = 1u;  // random resized crop (else the whole image)
 const uint F_ORDER = 2u; // random order of the jitter adjustments
-const uint F_BRI = 4u, F_CON = 8u, F_SAT = 16u, F_HUE = 32u; // adjustment strengths > 0
-const uint MAXK = 63u;   // VC_AUGMENT_MAX_KERNEL
+const uint F_BRI = 4u, F_CON = 8u, F_SAT = 16u, F_HUE = 32u; // jitter_p > 0, strength > 0
+const uint F_GRAY = 64u, F_BLUR = 128u, F_SOLAR = 256u;       // probability > 0
 
 struct Params {
     int crop_x, crop_y, crop_w, crop_h;
@@ -64,13 +64,16 @@ struct Params {
 
 #ifdef AUG_VIEWS
 layout(std430, binding = 0) coherent buffer Views { float views[]; };     // (V*N, C, S, S)
+layout(std430, binding = 0) coherent buffer Views4 { vec4 views4[]; };   // the same, by quads
 layout(std430, binding = 1) coherent buffer Scratch { float scratch[]; }; // like views (blur)
-layout(std430, binding = 2) readonly buffer Perm { int perm[]; };
-layout(std430, binding = 3) readonly buffer Step { uint step[]; };
-layout(std430, binding = 4) readonly buffer Data0 { uint d0[]; };         // uint8 packed x4
-layout(std430, binding = 5) readonly buffer Data1 { uint d1[]; };
-layout(std430, binding = 6) readonly buffer Data2 { uint d2[]; };
-layout(std430, binding = 7) readonly buffer Data3 { uint d3[]; };
+layout(std430, binding = 1) coherent buffer Scratch4 { vec4 scratch4[]; };
+layout(std430, binding = 2) readonly buffer Prm { uvec4 prm[]; };         // (V*N) Params
+layout(std430, binding = 3) readonly buffer Perm { int perm[]; };
+layout(std430, binding = 4) readonly buffer Step { uint step[]; };
+layout(std430, binding = 5) readonly buffer Data0 { uint d0[]; };         // uint8 packed x4
+layout(std430, binding = 6) readonly buffer Data1 { uint d1[]; };
+layout(std430, binding = 7) readonly buffer Data2 { uint d2[]; };
+layout(std430, binding = 8) readonly buffer Data3 { uint d3[]; };
 #else
 layout(std430, binding = 0) writeonly buffer Out { Params params[]; };    // (V*N)
 layout(std430, binding = 1) readonly buffer Perm { int perm[]; };
@@ -224,94 +227,205 @@ void main() {
 #endif
 
 #ifdef AUG_VIEWS
-shared Params sP;
-shared uint s_ok, s_part, s_base;
-Params P;        // this view's parameters, copied from shared memory into registers
-uint g_base;     // byte offset of the source image in its data binding
-shared float s_w[MAXK];
-shared float s_red[WG];
+// Work unit: a quad of 4 consecutive output pixels (flat index 4q .. 4q+3), colour
+// channels held as vec4 r, g, b (one lane per pixel). When S % 4 == 0 a quad lies in one
+// output row: its stores are vec4 stores and (when W <= 2S) its bilinear taps come from a
+// 3-word window per source row instead of 16 byte loads.
+//
+// Written for lavapipe as much as for GPUs: there every buffer access is a loop over the
+// SIMD lanes, and both sides of every branch run (masked), so the shader makes few, wide
+// accesses, leaves operations a run never uses to specialization constants, and calls
+// each costly operation (hue) once per pass whatever the drawn order.
+const uint NPIX = S * S;
+const uint NQ = (NPIX + 3u) / 4u;
+const bool QUADS = (S % 4u) == 0u;
+const bool WINDOW = QUADS && W <= 2u * S; // crop width <= W <= 2S: taps of a quad span < 8 bytes
 
-uint g_part;
+shared float s_red[WG];   // contrast mean reduction
+Params P;                 // this view's parameters (from the sampler dispatch)
+uint g_part;              // data binding of the source image
+uint g_base;              // its byte offset in that binding
+
 uint data_word(uint i) {
-    if (NPARTS == 1u || g_part == 0u) return d0[i];
-    if (g_part == 1u) return d1[i];
-    if (g_part == 2u) return d2[i];
-    return d3[i];
+    if (NPARTS == 1u || g_part == 0u) return d0[min(i, uint(d0.length()) - 1u)];
+    if (g_part == 1u) return d1[min(i, uint(d1.length()) - 1u)];
+    if (g_part == 2u) return d2[min(i, uint(d2.length()) - 1u)];
+    return d3[min(i, uint(d3.length()) - 1u)];
 }
 float data_byte(uint off) { return float((data_word(off >> 2) >> ((off & 3u) * 8u)) & 255u); }
 
-// Output pixel p of the crop box resized to S x S: torch's bilinear (align_corners=False):
-// source = max((dst + 1/2) * box / S - 1/2, 0), neighbours clamped to the box.
-vec3 sample_pixel(uint p) {
-    uint oy = p / S, ox = p - oy * S;
-    if (P.flip != 0u) ox = S - 1u - ox;
-    float sy = max((float(oy) + 0.5) * (float(P.crop_h) / float(S)) - 0.5, 0.0);
-    float sx = max((float(ox) + 0.5) * (float(P.crop_w) / float(S)) - 0.5, 0.0);
-    int y0 = min(int(sy), P.crop_h - 1), x0 = min(int(sx), P.crop_w - 1);
-    float ly = sy - float(y0), lx = sx - float(x0);
-    int y1 = y0 + (y0 < P.crop_h - 1 ? 1 : 0), x1 = x0 + (x0 < P.crop_w - 1 ? 1 : 0);
-    const uint HW = H * W;
-    uint r0 = g_base + uint(P.crop_y + y0) * W + uint(P.crop_x), r1 = g_base + uint(P.crop_y + y1) * W + uint(P.crop_x);
-    vec3 c = vec3(0.0);
-    for (uint ch = 0u; ch < C; ch++) {
-        uint o = ch * HW;
-        float v00 = data_byte(o + r0 + uint(x0)), v01 = data_byte(o + r0 + uint(x1));
-        float v10 = data_byte(o + r1 + uint(x0)), v11 = data_byte(o + r1 + uint(x1));
-        c[ch] = (1.0 - ly) * ((1.0 - lx) * v00 + lx * v01) + ly * ((1.0 - lx) * v10 + lx * v11);
-    }
-    return c * (1.0 / 255.0);
+// Byte r (0..11) of the 3-word window (a, b, c).
+float window_byte(uint a, uint b, uint c, uint r) {
+    uint w = r < 4u ? a : (r < 8u ? b : c);
+    return float((w >> ((r & 3u) * 8u)) & 255u);
 }
 
-float gray_of(vec3 c) { return C == 3u ? 0.2989 * c.r + 0.587 * c.g + 0.114 * c.b : c.r; }
-vec3 blend(vec3 a, vec3 b, float f) { return clamp(f * a + (1.0 - f) * b, 0.0, 1.0); }
+// Bilinear source coordinates of output coordinate o along a side of `box` source pixels
+// (torch, align_corners = False): s = max((o + 1/2) * box / S - 1/2, 0), taps i0 and i1
+// clamped to the box, weight of i1 = l. `scale` = box / S.
+void taps(uint o, int box, float scale, out int i0, out int i1, out float l) {
+    float sc = max((float(o) + 0.5) * scale - 0.5, 0.0);
+    i0 = min(int(sc), box - 1);
+    l = sc - float(i0);
+    i1 = i0 + (i0 < box - 1 ? 1 : 0);
+}
 
-// torchvision adjust_hue: RGB -> HSV, h += shift (mod 1), HSV -> RGB.
-vec3 adjust_hue(vec3 c, float shift) {
-    float maxc = max(c.r, max(c.g, c.b)), minc = min(c.r, min(c.g, c.b));
-    bool eqc = maxc == minc;
-    float cr = maxc - minc;
-    float s = cr / (eqc ? 1.0 : maxc);
-    float crd = eqc ? 1.0 : cr;
-    float rc = (maxc - c.r) / crd, gc = (maxc - c.g) / crd, bc = (maxc - c.b) / crd;
-    float h = maxc == c.r ? bc - gc : (maxc == c.g ? 2.0 + rc - bc : 4.0 + gc - rc);
+// Pass 1 of a quad: the crop box resized to S x S (flipped when drawn), in [0, 1].
+void sample_quad(uint q, out vec4 r, out vec4 g, out vec4 b) {
+    vec4 res[3];
+    uint p0 = 4u * q;
+    float sy = float(P.crop_h) / float(S), sx = float(P.crop_w) / float(S);
+    if (WINDOW) {
+        uint oy = p0 / S, ox0 = p0 - oy * S;
+        int y0, y1;
+        float ly;
+        taps(oy, P.crop_h, sy, y0, y1, ly);
+        ivec4 x0, x1;
+        vec4 lx;
+        for (uint k = 0u; k < 4u; k++) {
+            uint ox = ox0 + k;
+            if (P.flip != 0u) ox = S - 1u - ox;
+            int a0, a1;
+            float l;
+            taps(ox, P.crop_w, sx, a0, a1, l);
+            x0[k] = a0;
+            x1[k] = a1;
+            lx[k] = l;
+        }
+        int xmin = min(x0.x, x0.w); // leftmost tap (x0 runs backwards when flipped)
+        uvec4 o0 = uvec4(x0 - xmin), o1 = uvec4(x1 - xmin);
+        for (uint ch = 0u; ch < C; ch++) {
+            vec4 rows[2];
+            for (uint t = 0u; t < 2u; t++) {
+                uint start = g_base + ch * H * W + uint(P.crop_y + (t == 0u ? y0 : y1)) * W + uint(P.crop_x + xmin);
+                uint wi = start >> 2, sh = start & 3u;
+                uint a = data_word(wi), bb = data_word(wi + 1u), c = data_word(wi + 2u);
+                vec4 v0, v1;
+                for (uint k = 0u; k < 4u; k++) {
+                    v0[k] = window_byte(a, bb, c, sh + o0[k]);
+                    v1[k] = window_byte(a, bb, c, sh + o1[k]);
+                }
+                rows[t] = (1.0 - lx) * v0 + lx * v1;
+            }
+            res[ch] = ((1.0 - ly) * rows[0] + ly * rows[1]) * (1.0 / 255.0);
+        }
+    } else {
+        for (uint k = 0u; k < 4u; k++) {
+            uint p = min(p0 + k, NPIX - 1u); // a partial last quad repeats the last pixel
+            uint oy = p / S, ox = p - oy * S;
+            if (P.flip != 0u) ox = S - 1u - ox;
+            int y0, y1, x0, x1;
+            float ly, lx;
+            taps(oy, P.crop_h, sy, y0, y1, ly);
+            taps(ox, P.crop_w, sx, x0, x1, lx);
+            uint r0 = g_base + uint(P.crop_y + y0) * W + uint(P.crop_x), r1 = g_base + uint(P.crop_y + y1) * W + uint(P.crop_x);
+            for (uint ch = 0u; ch < C; ch++) {
+                uint o = ch * H * W;
+                float v00 = data_byte(o + r0 + uint(x0)), v01 = data_byte(o + r0 + uint(x1));
+                float v10 = data_byte(o + r1 + uint(x0)), v11 = data_byte(o + r1 + uint(x1));
+                res[ch][k] = ((1.0 - ly) * ((1.0 - lx) * v00 + lx * v01) + ly * ((1.0 - lx) * v10 + lx * v11)) * (1.0 / 255.0);
+            }
+        }
+    }
+    r = res[0];
+    g = C == 3u ? res[1] : vec4(0.0);
+    b = C == 3u ? res[2] : vec4(0.0);
+}
+
+vec4 gray_of(vec4 r, vec4 g, vec4 b) { return C == 3u ? 0.2989 * r + 0.587 * g + 0.114 * b : r; }
+vec4 blend(vec4 a, vec4 b, float f) { return clamp(f * a + (1.0 - f) * b, 0.0, 1.0); }
+
+// torchvision adjust_hue on 4 pixels: RGB -> HSV, h += shift (mod 1), HSV -> RGB.
+void adjust_hue(inout vec4 r, inout vec4 g, inout vec4 b, float shift) {
+    vec4 maxc = max(r, max(g, b)), minc = min(r, min(g, b));
+    bvec4 eqc = equal(maxc, minc);
+    vec4 cr = maxc - minc;
+    vec4 s = cr / mix(maxc, vec4(1.0), eqc);
+    vec4 crd = mix(cr, vec4(1.0), eqc);
+    vec4 rc = (maxc - r) / crd, gc = (maxc - g) / crd, bc = (maxc - b) / crd;
+    vec4 h = mix(mix(4.0 + gc - rc, 2.0 + rc - bc, equal(maxc, g)), bc - gc, equal(maxc, r));
     h = fract(h / 6.0 + 1.0);
     h = fract(h + shift);
-    float v = maxc, h6 = h * 6.0, fi = floor(h6), f = h6 - fi;
-    int i = int(fi) % 6;
-    float p = clamp(v * (1.0 - s), 0.0, 1.0);
-    float q = clamp(v * (1.0 - s * f), 0.0, 1.0);
-    float t = clamp(v * (1.0 - s * (1.0 - f)), 0.0, 1.0);
-    if (i == 0) return vec3(v, t, p);
-    if (i == 1) return vec3(q, v, p);
-    if (i == 2) return vec3(p, v, t);
-    if (i == 3) return vec3(p, q, v);
-    if (i == 4) return vec3(t, p, v);
-    return vec3(v, p, q);
+    vec4 v = maxc, h6 = h * 6.0, fi = floor(h6), f = h6 - fi;
+    ivec4 i = ivec4(fi) % 6;
+    vec4 p = clamp(v * (1.0 - s), 0.0, 1.0);
+    vec4 qq = clamp(v * (1.0 - s * f), 0.0, 1.0);
+    vec4 t = clamp(v * (1.0 - s * (1.0 - f)), 0.0, 1.0);
+    // sector i: (r, g, b) = (v,t,p) (q,v,p) (p,v,t) (p,q,v) (t,p,v) (v,p,q)
+    bvec4 i0 = equal(i, ivec4(0)), i1 = equal(i, ivec4(1)), i2 = equal(i, ivec4(2));
+    bvec4 i3 = equal(i, ivec4(3)), i4 = equal(i, ivec4(4));
+    r = mix(mix(mix(mix(mix(v, t, i4), p, i3), p, i2), qq, i1), v, i0);
+    g = mix(mix(mix(mix(p, p, i4), qq, i3), v, i2), v, i1);
+    g = mix(g, t, i0);
+    b = mix(mix(mix(mix(mix(qq, v, i4), v, i3), t, i2), p, i1), p, i0);
 }
 
-// Jitter adjustments at order positions [from, to), contrast excluded (done by caller).
-vec3 jitter_range(vec3 c, uint from, uint to) {
+// Brightness and saturation at order positions [from, to).
+void cheap_ops(inout vec4 r, inout vec4 g, inout vec4 b, uint from, uint to) {
     for (uint k = from; k < to; k++) {
         uint op = (P.order >> (4u * k)) & 15u;
-        if (op == 0u && (FLAGS & F_BRI) != 0u) c = clamp(c * P.brightness, 0.0, 1.0);
-        else if (op == 2u && (FLAGS & F_SAT) != 0u) c = blend(c, vec3(gray_of(c)), P.saturation);
-        else if (op == 3u && (FLAGS & F_HUE) != 0u) c = adjust_hue(c, P.hue);
+        if ((FLAGS & F_BRI) != 0u && op == 0u) {
+            r = clamp(r * P.brightness, 0.0, 1.0);
+            g = clamp(g * P.brightness, 0.0, 1.0);
+            b = clamp(b * P.brightness, 0.0, 1.0);
+        }
+        if ((FLAGS & F_SAT) != 0u && op == 2u) {
+            vec4 y = gray_of(r, g, b);
+            r = blend(r, y, P.saturation);
+            g = blend(g, y, P.saturation);
+            b = blend(b, y, P.saturation);
+        }
     }
-    return c;
 }
 
-vec3 after_jitter(vec3 c) { return P.grayscale != 0u ? vec3(gray_of(c)) : c; }
+// The jitter adjustments at order positions [from, to) except contrast (the caller's):
+// hue, at position kh, appears once in the code.
+void jitter_span(inout vec4 r, inout vec4 g, inout vec4 b, uint from, uint to, uint kh) {
+    if ((FLAGS & F_HUE) == 0u) {
+        cheap_ops(r, g, b, from, to);
+        return;
+    }
+    cheap_ops(r, g, b, from, min(kh, to));
+    if (kh >= from && kh < to) adjust_hue(r, g, b, P.hue);
+    cheap_ops(r, g, b, max(kh + 1u, from), to);
+}
 
-float finish(float x, uint ch) {
-    if (P.solarize != 0u && x >= pc.solar_t) x = 1.0 - x;
+void after_jitter(inout vec4 r, inout vec4 g, inout vec4 b) {
+    if ((FLAGS & F_GRAY) != 0u && P.grayscale != 0u) r = g = b = gray_of(r, g, b);
+}
+
+vec4 finish(vec4 x, uint ch) {
+    if ((FLAGS & F_SOLAR) != 0u && P.solarize != 0u) x = mix(x, 1.0 - x, greaterThanEqual(x, vec4(pc.solar_t)));
     float m = ch == 0u ? pc.mean0 : (ch == 1u ? pc.mean1 : pc.mean2);
     float s = ch == 0u ? pc.std0 : (ch == 1u ? pc.std1 : pc.std2);
     return (x - m) / s;
 }
 
-void store(uint obase, uint p, vec3 c, bool last) {
-    const uint npix = S * S;
-    for (uint ch = 0u; ch < C; ch++) views[obase + ch * npix + p] = last ? finish(c[ch], ch) : c[ch];
+void store_quad(uint obase, uint q, vec4 r, vec4 g, vec4 b, bool last) {
+    for (uint ch = 0u; ch < C; ch++) {
+        vec4 x = ch == 0u ? r : (ch == 1u ? g : b);
+        if (last) x = finish(x, ch);
+        if (QUADS) {
+            views4[(obase + ch * NPIX) / 4u + q] = x;
+        } else {
+            for (uint k = 0u; k < 4u; k++)
+                if (4u * q + k < NPIX) views[obase + ch * NPIX + 4u * q + k] = x[k];
+        }
+    }
+}
+
+void load_quad(uint obase, uint q, out vec4 r, out vec4 g, out vec4 b) {
+    vec4 res[3];
+    for (uint ch = 0u; ch < C; ch++) {
+        if (QUADS) {
+            res[ch] = views4[(obase + ch * NPIX) / 4u + q];
+        } else {
+            for (uint k = 0u; k < 4u; k++) res[ch][k] = views[obase + ch * NPIX + min(4u * q + k, NPIX - 1u)];
+        }
+    }
+    r = res[0];
+    g = C == 3u ? res[1] : vec4(0.0);
+    b = C == 3u ? res[2] : vec4(0.0);
 }
 
 int reflect_index(int i, int n) {
@@ -322,97 +436,128 @@ int reflect_index(int i, int n) {
 
 void main() {
     uint lid = gl_LocalInvocationID.x;
-    uint b = gl_WorkGroupID.x, v = gl_WorkGroupID.y;
-    const uint npix = S * S;
-    uint obase = (v * pc.N + b) * C * npix;
-    if (lid == 0u) {
-        uint index, slot;
-        s_ok = locate(b, index, slot) ? 1u : 0u;
-        if (s_ok != 0u) {
-            sP = sample_params(index, v, uvec2(step[0], step[1]));
-            s_part = slot / pc.per_part;
-            s_base = (slot - s_part * pc.per_part) * C * H * W;
-            if (sP.blur != 0u) {
-                // normalized Gaussian taps exp(-x^2 / (2 sigma^2)), x = -k/2 .. k/2
-                int half_k = int(KBLUR / 2u);
-                float sum = 0.0;
-                for (int j = 0; j < int(KBLUR); j++) {
-                    float x = float(j - half_k) / sP.sigma;
-                    s_w[j] = exp(-0.5 * x * x);
-                    sum += s_w[j];
-                }
-                for (uint j = 0u; j < KBLUR; j++) s_w[j] /= sum;
-            }
-        }
+    uint bpos = gl_WorkGroupID.x, v = gl_WorkGroupID.y;
+    uint row = v * pc.N + bpos, obase = row * C * NPIX;
+    uint index, slot;
+    bool ok = locate(bpos, index, slot);
+    P = Params(0, 0, 1, 1, 0u, 0u, 0u, 0u, 1.0, 1.0, 1.0, 0.0, 0u, 1.0, 0u, 0xffffffffu);
+    if (ok) {
+        uvec4 a = prm[4u * row], bb = prm[4u * row + 1u], c = prm[4u * row + 2u], d = prm[4u * row + 3u];
+        vec4 f = uintBitsToFloat(c);
+        P = Params(int(a.x), int(a.y), int(a.z), int(a.w), bb.x, bb.y, bb.z, bb.w, f.x, f.y, f.z, f.w, d.x,
+                   uintBitsToFloat(d.y), d.z, d.w);
     }
-    barrier();
-    P = sP;
-    g_part = s_part;
-    g_base = s_base;
-    if (s_ok == 0u) { // out-of-range batch entry: a zero view (uniform branch)
-        for (uint i = lid; i < C * npix; i += WG) views[obase + i] = 0.0;
+    if (!ok) { // out-of-range batch entry: a zero view (uniform branch)
+        for (uint i = lid; i < C * NPIX; i += WG) views[obase + i] = 0.0;
         return;
     }
-#ifdef EMPTY
-    for (uint i = lid; i < C * npix; i += WG) views[obase + i] = 0.0;
-    return;
-#endif
-    bool jit = P.jitter != 0u, blur = P.blur != 0u;
-    uint kc = 4u; // order position of contrast, 4: no contrast pass
-    if (jit && (FLAGS & F_CON) != 0u)
-        for (uint k = 0u; k < 4u; k++)
-            if (((P.order >> (4u * k)) & 15u) == 1u) kc = k;
+    g_part = slot / pc.per_part;
+    g_base = (slot - g_part * pc.per_part) * C * H * W;
+    bool blur = (FLAGS & F_BLUR) != 0u && P.blur != 0u;
+    bool jit = P.jitter != 0u;
+    uint kc = 4u, kh = 4u; // order positions of contrast and hue (4: not applied)
+    for (uint k = 0u; k < 4u; k++) {
+        uint op = (P.order >> (4u * k)) & 15u;
+        if (op == 1u && (FLAGS & F_CON) != 0u) kc = k;
+        if (op == 3u) kh = k;
+    }
+    if (!jit) kc = 4u;
     bool two = kc < 4u;
 
     float part = 0.0;
-    for (uint p = lid; p < npix; p += WG) {
-        vec3 c = sample_pixel(p);
-        if (jit) c = jitter_range(c, 0u, kc);
+    for (uint q = lid; q < NQ; q += WG) {
+        vec4 r, g, b;
+        sample_quad(q, r, g, b);
+        if (jit) jitter_span(r, g, b, 0u, kc, kh);
         if (two) {
-            part += gray_of(c);
+            vec4 y = gray_of(r, g, b);
+            for (uint k = 0u; k < 4u; k++)
+                if (4u * q + k < NPIX) part += y[k];
         } else {
-            c = after_jitter(c);
+            after_jitter(r, g, b);
         }
-        store(obase, p, c, !two && !blur);
+        store_quad(obase, q, r, g, b, !two && !blur);
     }
-    if (two) {
+    if ((FLAGS & F_CON) != 0u && two) {
+        // mean gray level of the image for contrast: tree reduction in shared memory
         s_red[lid] = part;
         barrier();
         for (uint s = WG / 2u; s > 0u; s >>= 1u) {
             if (lid < s) s_red[lid] += s_red[lid + s];
             barrier();
         }
-        float mean = s_red[0] / float(npix);
-        for (uint p = lid; p < npix; p += WG) {
-            vec3 c = vec3(0.0);
-            for (uint ch = 0u; ch < C; ch++) c[ch] = views[obase + ch * npix + p];
-            c = blend(c, vec3(mean), P.contrast);
-            c = after_jitter(jitter_range(c, kc + 1u, 4u));
-            store(obase, p, c, !blur);
+        float mean = s_red[0] / float(NPIX);
+        for (uint q = lid; q < NQ; q += WG) {
+            vec4 r, g, b;
+            load_quad(obase, q, r, g, b); // this invocation's own pass-1 values
+            r = blend(r, vec4(mean), P.contrast);
+            if (C == 3u) {
+                g = blend(g, vec4(mean), P.contrast);
+                b = blend(b, vec4(mean), P.contrast);
+            }
+            jitter_span(r, g, b, kc + 1u, 4u, kh);
+            after_jitter(r, g, b);
+            store_quad(obase, q, r, g, b, !blur);
         }
     }
-    if (blur) {
-        const int half_k = int(KBLUR / 2u), iS = int(S);
-        memoryBarrierBuffer(); // pass 1/2 wrote views -> horizontal pass reads neighbours
+    if ((FLAGS & F_BLUR) != 0u && blur) {
+        // Separable Gaussian, reflect padding: views -> scratch (rows) -> views (columns).
+        // Taps exp(-x^2 / (2 sigma^2)), x = -k/2 .. k/2, normalized; in registers.
+        const int HALF = int(KBLUR / 2u), iS = int(S);
+        float wt[KBLUR];
+        float sum = 0.0;
+        for (int j = 0; j < int(KBLUR); j++) {
+            float x = float(j - HALF) / P.sigma;
+            wt[j] = exp(-0.5 * x * x);
+            sum += wt[j];
+        }
+        for (int j = 0; j < int(KBLUR); j++) wt[j] /= sum;
+        memoryBarrierBuffer(); // pass 1/2 wrote views -> the row pass reads neighbours
         barrier();
-        for (uint p = lid; p < npix; p += WG) {
-            uint oy = p / S, ox = p - oy * S;
-            for (uint ch = 0u; ch < C; ch++) {
-                uint rowb = obase + ch * npix + oy * S;
-                float acc = 0.0;
-                for (int j = 0; j < int(KBLUR); j++) acc += s_w[j] * views[rowb + uint(reflect_index(int(ox) + j - half_k, iS))];
-                scratch[obase + ch * npix + p] = acc;
+        if (QUADS) {
+            for (uint q = lid; q < NQ; q += WG) {
+                uint p0 = 4u * q, oy = p0 / S, ox0 = p0 - oy * S;
+                for (uint ch = 0u; ch < C; ch++) {
+                    uint rowb = obase + ch * NPIX + oy * S;
+                    float seg[KBLUR + 3u]; // the row from ox0 - k/2 to ox0 + 3 + k/2
+                    for (int t = 0; t < int(KBLUR) + 3; t++) seg[t] = views[rowb + uint(reflect_index(int(ox0) - HALF + t, iS))];
+                    vec4 acc = vec4(0.0);
+                    for (int j = 0; j < int(KBLUR); j++) acc += wt[j] * vec4(seg[j], seg[j + 1], seg[j + 2], seg[j + 3]);
+                    scratch4[(obase + ch * NPIX) / 4u + q] = acc;
+                }
+            }
+        } else {
+            for (uint p = lid; p < NPIX; p += WG) {
+                uint oy = p / S, ox = p - oy * S;
+                for (uint ch = 0u; ch < C; ch++) {
+                    uint rowb = obase + ch * NPIX + oy * S;
+                    float acc = 0.0;
+                    for (int j = 0; j < int(KBLUR); j++) acc += wt[j] * views[rowb + uint(reflect_index(int(ox) + j - HALF, iS))];
+                    scratch[obase + ch * NPIX + p] = acc;
+                }
             }
         }
-        memoryBarrierBuffer(); // horizontal pass wrote scratch -> vertical pass reads it
+        memoryBarrierBuffer(); // the row pass wrote scratch -> the column pass reads it
         barrier();
-        for (uint p = lid; p < npix; p += WG) {
-            uint oy = p / S, ox = p - oy * S;
-            for (uint ch = 0u; ch < C; ch++) {
-                uint chb = obase + ch * npix + ox;
-                float acc = 0.0;
-                for (int j = 0; j < int(KBLUR); j++) acc += s_w[j] * scratch[chb + uint(reflect_index(int(oy) + j - half_k, iS)) * S];
-                views[obase + ch * npix + p] = finish(acc, ch);
+        if (QUADS) {
+            for (uint q = lid; q < NQ; q += WG) {
+                uint p0 = 4u * q, oy = p0 / S, ox0 = p0 - oy * S;
+                for (uint ch = 0u; ch < C; ch++) {
+                    vec4 acc = vec4(0.0);
+                    for (int j = 0; j < int(KBLUR); j++)
+                        acc += wt[j] * scratch4[(obase + ch * NPIX + uint(reflect_index(int(oy) + j - HALF, iS)) * S + ox0) / 4u];
+                    views4[(obase + ch * NPIX) / 4u + q] = finish(acc, ch);
+                }
+            }
+        } else {
+            for (uint p = lid; p < NPIX; p += WG) {
+                uint oy = p / S, ox = p - oy * S;
+                for (uint ch = 0u; ch < C; ch++) {
+                    uint chb = obase + ch * NPIX + ox;
+                    float acc = 0.0;
+                    for (int j = 0; j < int(KBLUR); j++) acc += wt[j] * scratch[chb + uint(reflect_index(int(oy) + j - HALF, iS)) * S];
+                    views[obase + ch * NPIX + p] = finish(vec4(acc), ch).x;
+                }
             }
         }
     }

@@ -28,7 +28,8 @@ typedef struct AugPush {
 } AugPush;
 _Static_assert(sizeof(AugPush) <= 128, "push constants");
 
-enum { F_CROP = 1, F_ORDER = 2, F_BRI = 4, F_CON = 8, F_SAT = 16, F_HUE = 32 };
+/* Specialization constant FLAGS: what a run can draw (the shader compiles the rest out). */
+enum { F_CROP = 1, F_ORDER = 2, F_BRI = 4, F_CON = 8, F_SAT = 16, F_HUE = 32, F_GRAY = 64, F_BLUR = 128, F_SOLAR = 256 };
 
 struct VcAugment {
     VcContext *ctx;
@@ -38,6 +39,7 @@ struct VcAugment {
     int parts;
     uint32_t flags, blur_k;
     VcPipeline *views_pipe, *params_pipe;
+    VcBuffer params;  /* (V*N) VcAugmentParams: the sampler's output, read by the views */
     VcBuffer scratch; /* (V*N, C, S, S) for the blur passes; unset when blur_p == 0 */
 };
 
@@ -173,6 +175,14 @@ static int check_shape(const VcAugmentShape *s) {
 }
 
 VcAugment *vc_augment_new(VcContext *ctx, const VcAugmentConfig *cfg, const VcAugmentShape *shape) {
+    return vc_augment_new_wg(ctx, cfg, shape, 0);
+}
+
+VcAugment *vc_augment_new_wg(VcContext *ctx, const VcAugmentConfig *cfg, const VcAugmentShape *shape, int workgroup) {
+    if (workgroup != 0 && (workgroup < 1 || workgroup > 1024 || (workgroup & (workgroup - 1)))) {
+        vc_set_error("augmentation workgroup size %d: must be a power of two up to 1024", workgroup);
+        return NULL;
+    }
     if (check_shape(shape) != VC_OK || vc_augment_config_check(cfg, shape->C) != VC_OK) return NULL;
     const VcDeviceInfo *info = vc_context_info(ctx);
     const VcAugmentShape *s = shape;
@@ -214,10 +224,14 @@ VcAugment *vc_augment_new(VcContext *ctx, const VcAugmentConfig *cfg, const VcAu
     uint32_t flags = 0;
     if (cfg->random_crop) flags |= F_CROP;
     if (cfg->jitter_random_order) flags |= F_ORDER;
-    if (cfg->brightness > 0) flags |= F_BRI;
-    if (cfg->contrast > 0) flags |= F_CON;
-    if (s->C == 3 && cfg->saturation > 0) flags |= F_SAT;
-    if (s->C == 3 && cfg->hue > 0) flags |= F_HUE;
+    bool jit = cfg->jitter_p > 0;
+    if (jit && cfg->brightness > 0) flags |= F_BRI;
+    if (jit && cfg->contrast > 0) flags |= F_CON;
+    if (jit && s->C == 3 && cfg->saturation > 0) flags |= F_SAT;
+    if (jit && s->C == 3 && cfg->hue > 0) flags |= F_HUE;
+    if (s->C == 3 && cfg->grayscale_p > 0) flags |= F_GRAY;
+    if (cfg->blur_p > 0) flags |= F_BLUR;
+    if (cfg->solarize_p > 0) flags |= F_SOLAR;
     AugPush *p = &a->push;
     a->flags = flags;
     a->blur_k = (uint32_t)k;
@@ -230,10 +244,14 @@ VcAugment *vc_augment_new(VcContext *ctx, const VcAugmentConfig *cfg, const VcAu
                    .bri = cfg->brightness, .con = cfg->contrast, .sat = cfg->saturation, .hue = cfg->hue,
                    .mean0 = cfg->mean[0], .mean1 = cfg->mean[1], .mean2 = cfg->mean[2],
                    .std0 = cfg->std[0], .std1 = s->C == 3 ? cfg->std[1] : 1, .std2 = s->C == 3 ? cfg->std[2] : 1};
-    /* One workgroup per view: on a CPU few invocations (each barrier switches every
-     * subgroup), on a GPU enough lanes to cover a small image in one or two rounds. */
-    uint32_t wg = vc_context_is_cpu(ctx) ? 64 : 256;
-    VcPipelineDesc dv = {.shader = "augment", .bindings = "ssssssss", .push_size = sizeof(AugPush),
+    /* One workgroup per view, each invocation a quad of 4 output pixels per round. On a
+     * CPU one subgroup (a workgroup runs as one thread, looping over its subgroups and
+     * switching all of them at every barrier: measured fastest on lavapipe); on a GPU
+     * enough lanes to cover a small image in a round or two. Power of two. */
+    uint32_t quads = (uint32_t)((s->S * s->S + 3) / 4), sg = info->subgroup_size;
+    uint32_t wg = vc_context_is_cpu(ctx) ? (sg >= 4 && sg <= 64 && !(sg & (sg - 1)) ? sg : 8) : (quads >= 2048 ? 256 : 64);
+    if (workgroup) wg = (uint32_t)workgroup;
+    VcPipelineDesc dv = {.shader = "augment", .bindings = "sssssssss", .push_size = sizeof(AugPush),
                          .spec = {wg, (uint32_t)parts, (uint32_t)s->C, (uint32_t)s->H, (uint32_t)s->W, (uint32_t)s->S, flags, (uint32_t)k},
                          .spec_count = 8};
     VcPipelineDesc dp = dv;
@@ -242,8 +260,9 @@ VcAugment *vc_augment_new(VcContext *ctx, const VcAugmentConfig *cfg, const VcAu
     dp.spec[0] = 64;
     a->views_pipe = vc_pipeline_get(ctx, &dv);
     a->params_pipe = vc_pipeline_get(ctx, &dp);
-    if (cfg->blur_p > 0 && vc_buffer_alloc(ctx, out_bytes, "augmentation blur scratch", &a->scratch) != VC_OK) {
-        free(a);
+    if (vc_buffer_alloc(ctx, (size_t)s->V * s->N * sizeof(VcAugmentParams), "augmentation parameters", &a->params) != VC_OK ||
+        (cfg->blur_p > 0 && vc_buffer_alloc(ctx, out_bytes, "augmentation blur scratch", &a->scratch) != VC_OK)) {
+        vc_augment_free(a);
         return NULL;
     }
     return a;
@@ -251,6 +270,7 @@ VcAugment *vc_augment_new(VcContext *ctx, const VcAugmentConfig *cfg, const VcAu
 
 void vc_augment_free(VcAugment *a) {
     if (!a) return;
+    if (a->params.buf) vc_buffer_free(a->ctx, &a->params);
     if (a->scratch.buf) vc_buffer_free(a->ctx, &a->scratch);
     free(a);
 }
@@ -265,23 +285,25 @@ void vc_augment_record(VcCmd *cmd, VcAugment *a, VcBuffer views, VcBuffer data, 
     check_common(a, perm, step);
     VC_ASSERT(views.size >= vc_augment_views_bytes(a));
     VC_ASSERT(data.size >= vc_augment_data_bytes((size_t)s->n_data, s->C, s->H, s->W));
+    /* 1. the sampler: one invocation per view draws its parameters */
+    vc_augment_record_params(cmd, a, a->params, perm, step);
+    /* 2. the views: one workgroup per view */
     size_t sample = (size_t)s->C * s->H * s->W, per_part = a->push.per_part;
-    VcBuffer bufs[8] = {vc_buffer_slice(views, 0, vc_augment_views_bytes(a)), views, perm, step};
-    if (a->scratch.buf) bufs[1] = a->scratch;
-    else bufs[1] = bufs[0]; /* unused without blur; bound to keep the layout */
+    VcBuffer out = vc_buffer_slice(views, 0, vc_augment_views_bytes(a));
+    VcBuffer bufs[9] = {out, a->scratch.buf ? a->scratch : out /* unused without blur */, a->params, perm, step};
     for (int k = 0; k < MAX_PARTS; k++) {
         if (k < a->parts) {
             size_t first = (size_t)k * per_part, count = VC_MIN(per_part, (size_t)s->n_data - first);
-            bufs[4 + k] = vc_buffer_slice(data, first * sample, vc_augment_data_bytes(count, s->C, s->H, s->W));
+            bufs[5 + k] = vc_buffer_slice(data, first * sample, vc_augment_data_bytes(count, s->C, s->H, s->W));
         } else {
-            bufs[4 + k] = bufs[4]; /* unused */
+            bufs[5 + k] = bufs[5]; /* unused */
         }
     }
     double pix = (double)s->V * s->N * s->C * s->S * s->S;
-    /* about 40 flops per output value (bilinear, jitter) plus the blur taps; bytes: four
-     * source bytes read and one float written per value, twice when an op needs a pass */
+    /* about 40 flops per output value (bilinear, jitter) plus the blur taps; bytes: about
+     * four source bytes read and one float written per value, twice when contrast applies */
     double flops = pix * (40.0 + (a->cfg.blur_p > 0 ? 4.0 * a->blur_k * a->cfg.blur_p : 0));
-    vc_dispatch(cmd, a->views_pipe, bufs, 8, &a->push, (uint32_t)s->N, (uint32_t)s->V, 1, "augment", flops, pix * 12.0);
+    vc_dispatch(cmd, a->views_pipe, bufs, 9, &a->push, (uint32_t)s->N, (uint32_t)s->V, 1, "augment", flops, pix * 12.0);
 }
 
 void vc_augment_record_params(VcCmd *cmd, VcAugment *a, VcBuffer params, VcBuffer perm, VcBuffer step) {
@@ -291,6 +313,32 @@ void vc_augment_record_params(VcCmd *cmd, VcAugment *a, VcBuffer params, VcBuffe
     VcBuffer bufs[3] = {params, perm, step};
     vc_dispatch(cmd, a->params_pipe, bufs, 3, &a->push, (uint32_t)VC_CEIL_DIV(s->N, 64), (uint32_t)s->V, 1, "augment_params",
                 0, (double)s->V * s->N * sizeof(VcAugmentParams));
+}
+
+int vc_augment_describe(VcAugment *a, uint32_t seed, uint32_t epoch, uint32_t index, uint32_t view, VcAugmentParams *out) {
+    const VcAugmentShape *s = &a->shape;
+    VC_ASSERT((int)view < s->V);
+    /* a one-entry permutation holding `index`: batch position 0 is that image */
+    VcBuffer perm = {0}, step = {0}, params = {0};
+    size_t pbytes = (size_t)s->V * s->N * sizeof(VcAugmentParams);
+    int st = vc_buffer_alloc_mapped(a->ctx, sizeof(int32_t), "augmentation describe perm", &perm);
+    if (st == VC_OK) st = vc_buffer_alloc_mapped(a->ctx, sizeof(VcAugmentStep), "augmentation describe step", &step);
+    if (st == VC_OK) st = vc_buffer_alloc_mapped(a->ctx, pbytes, "augmentation describe params", &params);
+    if (st == VC_OK) {
+        int32_t i = (int32_t)index;
+        memcpy(perm.mapped, &i, sizeof i);
+        VcAugmentStep stp = {.seed = seed, .epoch = epoch, .flags = VC_AUGMENT_GATHERED}; /* slot 0: always in range */
+        vc_augment_step_write(a->ctx, step, &stp);
+        VcCmd *cmd = vc_cmd_new(a->ctx, false);
+        vc_augment_record_params(cmd, a, params, perm, step);
+        vc_cmd_run(cmd);
+        vc_cmd_free(cmd);
+        memcpy(out, params.mapped + (size_t)view * s->N * sizeof(VcAugmentParams), sizeof *out);
+    }
+    VcBuffer *all[] = {&perm, &step, &params};
+    for (size_t k = 0; k < VC_COUNTOF(all); k++)
+        if (all[k]->buf) vc_buffer_free(a->ctx, all[k]);
+    return st;
 }
 
 void vc_augment_step_write(VcContext *ctx, VcBuffer step, const VcAugmentStep *s) {

@@ -1,7 +1,8 @@
 /* augment.h — SimCLR data augmentation on the GPU: uint8 dataset in, normalized views out.
  *
  * A contrastive step needs V augmented views of each of the N images of its batch. They
- * are made on the device from the uint8 dataset that lives there, by one dispatch that is
+ * are made on the device from the uint8 dataset that lives there, by two dispatches (the
+ * parameter sampler, one invocation per view; then the views, one workgroup per view)
  * recorded once and resubmitted every step: the host only rewrites a tiny `step` buffer
  * (seed, epoch, offset of the batch in the epoch's permutation). Every random choice comes
  * from a counter-based RNG, Philox 4x32-10 (Salmon et al. 2011), keyed by (seed, epoch)
@@ -31,7 +32,8 @@
  *          positives). Normalized: (x/255 - mean[c]) / std[c].
  * A batch entry whose perm position or data slot is out of range gives a zero view.
  *
- * The recipe, per view, in this order (torchvision semantics, float images in [0, 1]):
+ * The recipe, per view, in this order (torchvision semantics on float images in [0, 1],
+ * i.e. its tensor path: no rounding to uint8 between operations as its PIL path does):
  *   1. random resized crop: torchvision's RandomResizedCrop sampling (area fraction
  *      uniform in [scale_min, scale_max], aspect w/h log-uniform in [ratio_min, ratio_max],
  *      up to 10 tries, then the centre-crop fallback); integer box, resized to S x S by
@@ -49,7 +51,8 @@
  *   5. Gaussian blur with probability blur_p: separable, odd kernel blur_kernel (0: about
  *      10% of S, made odd, as SimCLR), sigma uniform in [blur_sigma_min, blur_sigma_max],
  *      reflect padding.
- *   6. solarize with probability solarize_p: x >= threshold ? 1 - x : x.
+ *   6. solarize with probability solarize_p: x >= threshold ? 1 - x : x (a jump at the
+ *      threshold unless it is 0.5, so a value within rounding of it may flip).
  *   7. normalize: (x - mean[c]) / std[c].
  *
  * Draw numbers (each Philox call gives 4 words; a parameter always uses the same word, so
@@ -60,7 +63,11 @@
  *   12    jitter order (one of 24 permutations), blur sigma, solarize
  * Uniform floats are (word >> 8) * 2^-24; integers in [0, m) are the high word of word * m.
  * The crop box uses only correctly rounded float operations (a polynomial exp, rounding
- * by exact comparisons), so the GPU and the C reference choose identical boxes.
+ * by exact comparisons), so the GPU and the C reference choose identical boxes; the
+ * pixels then agree with the reference (double) to rounding (nmse ~1e-13).
+ *
+ * Speed: 512 views of 28x28 grayscale take a few ms on lavapipe (2 cores), 512 views of
+ * 32x32 RGB with the CIFAR recipe about 10 ms (see tests/test_augment.c for the numbers).
  *
  * Example (a SimCLR step on Fashion-MNIST, batch 256):
  *   VcAugmentConfig cfg = vc_augment_config_simclr(1);
@@ -140,9 +147,12 @@ _Static_assert(sizeof(VcAugmentParams) == 64, "params layout");
 
 typedef struct VcAugment VcAugment;
 
-/* Pipelines, shape and (when blur_p > 0) a scratch buffer of the views' size. NULL with an
- * error for a bad config or shape, or a dataset too large to bind. */
+/* Pipelines, shape, the parameter buffer and (when blur_p > 0) a scratch buffer of the
+ * views' size. NULL with an error for a bad config or shape, or a dataset too large to bind. */
 VcAugment *vc_augment_new(VcContext *ctx, const VcAugmentConfig *cfg, const VcAugmentShape *shape);
+/* The same with a given workgroup size (a power of two <= 1024; 0: automatic, the subgroup
+ * size on CPU devices, 64 or 256 on GPUs), for tests that run GPU sizes on lavapipe. */
+VcAugment *vc_augment_new_wg(VcContext *ctx, const VcAugmentConfig *cfg, const VcAugmentShape *shape, int workgroup);
 /* Free after the recordings that use it. NULL-safe. */
 void vc_augment_free(VcAugment *a);
 const VcAugmentShape *vc_augment_shape(const VcAugment *a);
@@ -159,6 +169,10 @@ size_t vc_augment_views_bytes(const VcAugment *a);
 void vc_augment_record(VcCmd *cmd, VcAugment *a, VcBuffer views, VcBuffer data, VcBuffer perm, VcBuffer step);
 /* Record the parameter sampler alone: params (V*N) VcAugmentParams, rows as the views. */
 void vc_augment_record_params(VcCmd *cmd, VcAugment *a, VcBuffer params, VcBuffer perm, VcBuffer step);
+/* The parameters the GPU draws for view `view` of dataset image `index` under (seed, epoch):
+ * runs the sampler once on the device and waits (for tools and debugging, not for steps).
+ * VC_OK, or VC_ERR_OOM when the small buffers it needs cannot be allocated. */
+int vc_augment_describe(VcAugment *a, uint32_t seed, uint32_t epoch, uint32_t index, uint32_t view, VcAugmentParams *out);
 /* Write the step buffer from the host (memcpy when mapped, else an upload). */
 void vc_augment_step_write(VcContext *ctx, VcBuffer step, const VcAugmentStep *s);
 
