@@ -1,0 +1,504 @@
+/* train.c — a SimCLR training run from data to checkpoint.
+ *
+ *   load data (host) -> upload uint8 once -> record ONE step:
+ *     schedule (lr, step, batch position; on the GPU) -> augment 2N views -> SimCLR step
+ *     -> loss into a ring slot
+ *   per epoch: host writes the epoch's permutation, submits the step steps_per_epoch
+ *   times without waiting on the step just submitted (the command's fence ring waits
+ *   three steps back), reads finished losses from the ring, then at the epoch's end:
+ *   kNN monitor, metrics line, checkpoint (atomic), progress line.
+ *
+ * Resuming restores weights, BN statistics, optimizer state and the step counter; the
+ * permutation and the augmentation are functions of (seed, epoch, index), so a resumed
+ * run ends with the same weights as an uninterrupted one on the same device.
+ */
+#include "methods/train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "data/dataset.h"
+#include "eval/embed.h"
+#include "eval/knn.h"
+#include "io/checkpoint.h"
+#include "io/json.h"
+#include "io/metrics.h"
+#include "methods/simclr.h"
+#include "ops/augment.h"
+#include "ops/loss.h"
+#include "ops/ring.h"
+#include "ops/schedule.h"
+
+#define LOSS_SLOTS 16
+
+typedef struct Run {
+    VcTrainConfig cfg;
+    VcContext *ctx;
+    VcDataset train, test;
+    bool has_test;
+    VcModel *m;
+    VcSimclr *simclr;
+    VcAugment *aug;
+    VcAugmentConfig aug_cfg;
+    VcBuffer data, test_data, perm, step, counter, ring;
+    VcCmd *step_cmd;
+    VcSchedule sched;
+    int steps_per_epoch, start_epoch;
+    long start_step;
+    double t0;
+    char ckpt_path[600], metrics_path[600];
+} Run;
+
+/* ---- small helpers ---- */
+
+static int make_dir(const char *path) {
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+        vc_set_error("cannot create run folder %s: %s", path, strerror(errno));
+        return VC_ERR_IO;
+    }
+    return VC_OK;
+}
+
+static int write_file_atomic(const char *path, const char *text) {
+    char tmp[700];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "wb");
+    bool ok = f && fputs(text, f) >= 0;
+    if (f) ok &= fflush(f) == 0 && fsync(fileno(f)) == 0, ok &= fclose(f) == 0;
+    if (ok) ok = rename(tmp, path) == 0;
+    if (!ok) {
+        vc_set_error("cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return VC_ERR_IO;
+    }
+    return VC_OK;
+}
+
+static const char *optim_name(VcOptimKind k) { return k == VC_OPTIM_SGD ? "sgd" : k == VC_OPTIM_LARS ? "lars" : "adamw"; }
+
+static char *config_json(const Run *r) {
+    const VcTrainConfig *c = &r->cfg;
+    VcJsonWriter w;
+    vc_json_writer_init(&w, 2);
+    vc_json_begin_object(&w);
+    vc_json_field_string(&w, "method", c->method);
+    vc_json_field_string(&w, "data", c->data);
+    vc_json_field_string(&w, "model", vc_model_kind_name(c->model));
+    vc_json_field_int(&w, "epochs", c->epochs);
+    vc_json_field_int(&w, "batch", c->batch);
+    vc_json_field_number(&w, "lr", c->lr);
+    vc_json_field_number(&w, "lr_scaled", c->lr * c->batch / 256.0);
+    vc_json_field_string(&w, "optimizer", optim_name(c->optimizer));
+    vc_json_field_number(&w, "momentum", c->momentum);
+    vc_json_field_number(&w, "weight_decay", c->weight_decay);
+    vc_json_field_int(&w, "warmup_epochs", c->warmup_epochs);
+    vc_json_field_number(&w, "temperature", c->temperature);
+    vc_json_field_int(&w, "out_dim", c->out_dim);
+    vc_json_field_int(&w, "subset", c->subset);
+    vc_json_field_int(&w, "image_size", r->m ? r->m->image_size : c->image_size);
+    vc_json_field_int(&w, "channels", r->m ? r->m->channels : c->channels);
+    vc_json_field_int(&w, "seed", (int64_t)c->seed);
+    vc_json_field_int(&w, "knn_every", c->knn_every);
+    vc_json_field_int(&w, "knn_k", c->knn_k);
+    vc_json_field_number(&w, "knn_temperature", c->knn_temperature);
+    vc_json_field_int(&w, "train_images", r->train.n);
+    vc_json_field_int(&w, "steps_per_epoch", r->steps_per_epoch);
+    vc_json_field_string(&w, "device", vc_context_info(r->ctx)->name);
+    vc_json_put_key(&w, "augment");
+    vc_json_begin_object(&w);
+    const VcAugmentConfig *a = &r->aug_cfg;
+    vc_json_field_number(&w, "scale_min", a->scale_min);
+    vc_json_field_number(&w, "scale_max", a->scale_max);
+    vc_json_field_number(&w, "ratio_min", a->ratio_min);
+    vc_json_field_number(&w, "ratio_max", a->ratio_max);
+    vc_json_field_number(&w, "flip_p", a->flip_p);
+    vc_json_field_number(&w, "jitter_p", a->jitter_p);
+    vc_json_field_number(&w, "brightness", a->brightness);
+    vc_json_field_number(&w, "contrast", a->contrast);
+    vc_json_field_number(&w, "saturation", a->saturation);
+    vc_json_field_number(&w, "hue", a->hue);
+    vc_json_field_number(&w, "grayscale_p", a->grayscale_p);
+    vc_json_field_number(&w, "blur_p", a->blur_p);
+    vc_json_field_number(&w, "solarize_p", a->solarize_p);
+    vc_json_end_object(&w);
+    vc_json_end_object(&w);
+    size_t len;
+    char *text = vc_json_writer_take(&w, &len);
+    vc_json_writer_free(&w);
+    return text;
+}
+
+/* Read the settings of the run being resumed from its config.json. */
+static int load_config(const char *dir, VcTrainConfig *c) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        vc_set_error("--resume %s: cannot open %s: %s", dir, path, strerror(errno));
+        return VC_ERR_IO;
+    }
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = vc_malloc((size_t)(len > 0 ? len : 1));
+    size_t got = fread(text, 1, (size_t)len, f);
+    fclose(f);
+    VcJsonError err;
+    VcJson *j = vc_json_parse(text, got, &err);
+    free(text);
+    if (!j || j->type != VC_JSON_OBJECT) {
+        vc_set_error("--resume %s: %s is not a JSON object%s%s", dir, path, j ? "" : ": ", j ? "" : err.message);
+        vc_json_free(j);
+        return VC_ERR_FORMAT;
+    }
+    const VcJson *v;
+#define GET_STR(key, dst)                                                                        \
+    if ((v = vc_json_get(j, key)) && v->type == VC_JSON_STRING) snprintf(dst, sizeof dst, "%s", vc_json_string(v));
+    double num;
+#define GET_NUM(key, dst, type)                                                                  \
+    if ((v = vc_json_get(j, key)) && vc_json_number(v, &num) == VC_OK) dst = (type)num;
+    GET_STR("method", c->method);
+    GET_STR("data", c->data);
+    GET_NUM("epochs", c->epochs, int);
+    GET_NUM("batch", c->batch, int);
+    GET_NUM("lr", c->lr, float);
+    GET_NUM("momentum", c->momentum, float);
+    GET_NUM("weight_decay", c->weight_decay, float);
+    GET_NUM("warmup_epochs", c->warmup_epochs, int);
+    GET_NUM("temperature", c->temperature, float);
+    GET_NUM("out_dim", c->out_dim, int);
+    GET_NUM("subset", c->subset, int);
+    GET_NUM("image_size", c->image_size, int);
+    GET_NUM("channels", c->channels, int);
+    GET_NUM("seed", c->seed, uint64_t);
+    GET_NUM("knn_every", c->knn_every, int);
+    GET_NUM("knn_k", c->knn_k, int);
+#undef GET_STR
+#undef GET_NUM
+    if ((v = vc_json_get(j, "model")) && v->type == VC_JSON_STRING) vc_model_kind_parse(vc_json_string(v), &c->model);
+    if ((v = vc_json_get(j, "optimizer")) && v->type == VC_JSON_STRING) {
+        const char *o = vc_json_string(v);
+        c->optimizer = !strcmp(o, "lars") ? VC_OPTIM_LARS : !strcmp(o, "adamw") ? VC_OPTIM_ADAMW : VC_OPTIM_SGD;
+    }
+    vc_json_free(j);
+    return VC_OK;
+}
+
+/* The epoch's order of the training images: a Fisher-Yates shuffle seeded by (seed, epoch). */
+static void epoch_permutation(int32_t *perm, int n, uint64_t seed, int epoch) {
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)epoch + 1) * 0xD1B54A32D192ED03ull;
+    for (int i = 0; i < n; i++) perm[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        s += 0x9E3779B97F4A7C15ull;
+        uint64_t z = s;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        int j = (int)(z % (uint64_t)(i + 1));
+        int32_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+/* ---- setup ---- */
+
+static int upload_dataset(VcContext *ctx, const VcDataset *d, const char *what, VcBuffer *out) {
+    size_t bytes = vc_augment_data_bytes((size_t)d->n, d->c, d->h, d->w);
+    if (vc_buffer_alloc(ctx, bytes, what, out) != VC_OK) return VC_ERR_OOM;
+    vc_buffer_upload(ctx, *out, 0, d->pixels, (size_t)d->n * (size_t)d->c * (size_t)d->h * (size_t)d->w);
+    return VC_OK;
+}
+
+static int setup(Run *r) {
+    VcTrainConfig *c = &r->cfg;
+    VcContextOptions co = {.device = c->device[0] ? c->device : NULL, .validation = -1, .pipeline_cache = 1};
+    r->ctx = vc_context_new(&co);
+    if (!r->ctx) return VC_ERR;
+    VcDataOptions dopt = {.image_size = c->image_size, .channels = c->channels, .on_bad_file_skip = c->on_bad_file_skip,
+                          .subset = c->subset};
+    if (vc_dataset_load(c->data, VC_SPLIT_TRAIN, &dopt, &r->train) != VC_OK) return VC_ERR;
+    if (r->train.h != r->train.w) {
+        vc_set_error("%s: images are %dx%d; vkcontrast trains on square images (use --image-size S)", c->data, r->train.h,
+                     r->train.w);
+        return VC_ERR_ARG;
+    }
+    if (c->knn_every > 0 && r->train.labels) {
+        VcDataOptions topt = dopt;
+        topt.subset = 0;
+        topt.image_size = r->train.h;
+        topt.channels = r->train.c;
+        r->has_test = vc_dataset_load(c->data, VC_SPLIT_TEST, &topt, &r->test) == VC_OK;
+        if (!r->has_test && !c->quiet)
+            fprintf(stderr, "vkcontrast: no test split for kNN (%s); kNN monitor off\n", vc_last_error());
+    }
+    r->steps_per_epoch = r->train.n / c->batch;
+    if (r->steps_per_epoch < 1) {
+        vc_set_error("--batch %d is larger than the training set (%d images in %s)", c->batch, r->train.n, c->data);
+        return VC_ERR_ARG;
+    }
+
+    /* model: fresh, or from the checkpoint being resumed */
+    VcCheckpointMeta meta = {0};
+    if (c->resume[0]) {
+        snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s/checkpoint.safetensors", c->resume);
+        VcSafetensors *st = vc_st_open(r->ckpt_path);
+        if (!st) return VC_ERR;
+        int s = vc_checkpoint_read_meta(st, r->ckpt_path, &meta);
+        if (s == VC_OK && (meta.channels != r->train.c || meta.image_size != r->train.h)) {
+            vc_set_error("%s: checkpoint is for %d-channel %dx%d images but %s gives %d-channel %dx%d", r->ckpt_path,
+                         meta.channels, meta.image_size, meta.image_size, c->data, r->train.c, r->train.h, r->train.h);
+            s = VC_ERR_ARG;
+        }
+        if (s == VC_OK) r->m = vc_checkpoint_load_model(st, r->ckpt_path, r->ctx, &meta);
+        r->start_epoch = meta.epoch;
+        r->start_step = meta.step;
+        if (!r->m) {
+            vc_st_close(st);
+            return VC_ERR;
+        }
+        /* optimizer state goes in after the step program exists (below) */
+        VcOptimConfig opt = {.kind = c->optimizer, .momentum = c->momentum, .weight_decay = c->weight_decay,
+                             .trust_coef = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
+        r->simclr = vc_simclr_new(r->m, c->batch, c->temperature, &opt);
+        if (!r->simclr) {
+            vc_st_close(st);
+            return VC_ERR;
+        }
+        VcBuffer state[2];
+        int ns = vc_simclr_optim_state(r->simclr, state, 2);
+        s = vc_checkpoint_load_state(st, r->ckpt_path, r->m, c->optimizer, state, ns, NULL, 0);
+        vc_st_close(st);
+        if (s != VC_OK) return s;
+    } else {
+        r->m = vc_model_new(r->ctx, c->model, r->train.c, r->train.h, c->out_dim, c->seed);
+        if (!r->m) return VC_ERR;
+        VcOptimConfig opt = {.kind = c->optimizer, .momentum = c->momentum, .weight_decay = c->weight_decay,
+                             .trust_coef = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
+        r->simclr = vc_simclr_new(r->m, c->batch, c->temperature, &opt);
+        if (!r->simclr) return VC_ERR;
+    }
+
+    /* augmentation: the SimCLR recipe for the data kind, normalized by the data's stats */
+    r->aug_cfg = vc_augment_config_simclr(r->train.c);
+    vc_augment_dataset_stats(r->train.pixels, (size_t)r->train.n, r->train.c, r->train.h, r->train.w, r->aug_cfg.mean,
+                             r->aug_cfg.std);
+    if (c->resume[0]) {
+        memcpy(r->aug_cfg.mean, meta.mean, sizeof meta.mean);
+        memcpy(r->aug_cfg.std, meta.std, sizeof meta.std);
+    }
+    int S = r->train.h, N = c->batch;
+    VcAugmentShape sh = {.C = r->train.c, .H = S, .W = S, .S = S, .N = N, .V = 2, .n_data = r->train.n};
+    r->aug = vc_augment_new(r->ctx, &r->aug_cfg, &sh);
+    if (!r->aug) return VC_ERR;
+
+    /* device data and the small host-visible buffers */
+    if (upload_dataset(r->ctx, &r->train, "training images", &r->data) != VC_OK) return VC_ERR_OOM;
+    if (r->has_test && upload_dataset(r->ctx, &r->test, "test images", &r->test_data) != VC_OK) return VC_ERR_OOM;
+    if (vc_buffer_alloc_mapped(r->ctx, (size_t)r->train.n * sizeof(int32_t), "permutation", &r->perm) != VC_OK ||
+        vc_buffer_alloc_mapped(r->ctx, sizeof(VcAugmentStep), "step", &r->step) != VC_OK ||
+        vc_buffer_alloc_mapped(r->ctx, sizeof(uint32_t), "step counter", &r->counter) != VC_OK ||
+        vc_buffer_alloc_mapped(r->ctx, LOSS_SLOTS * sizeof(float), "loss ring", &r->ring) != VC_OK)
+        return VC_ERR_OOM;
+    *(uint32_t *)r->counter.mapped = (uint32_t)r->start_step;
+
+    float lr = c->lr * (float)c->batch / 256.0f;
+    r->sched = (VcSchedule){.base_lr = lr, .min_factor = 0.0f, .ema_m0 = 0.99f,
+                            .warmup_steps = (uint32_t)(c->warmup_epochs * r->steps_per_epoch),
+                            .total_steps = (uint32_t)(c->epochs * r->steps_per_epoch),
+                            .steps_per_epoch = (uint32_t)r->steps_per_epoch, .batch = (uint32_t)N};
+
+    /* the one recorded step */
+    r->step_cmd = vc_cmd_new(r->ctx, false);
+    vc_schedule_step(r->step_cmd, &r->sched, r->counter, vc_simclr_hyper(r->simclr), r->step);
+    vc_cmd_group(r->step_cmd, "augment");
+    vc_augment_record(r->step_cmd, r->aug, vc_simclr_input(r->simclr), r->data, r->perm, r->step);
+    vc_simclr_record(r->simclr, r->step_cmd, true);
+    vc_ring_store(r->step_cmd, r->ring, LOSS_SLOTS, vc_simclr_loss(r->simclr), 1, vc_simclr_hyper(r->simclr), VC_HYPER_STEP);
+    vc_cmd_end(r->step_cmd);
+    return VC_OK;
+}
+
+static void teardown(Run *r) {
+    if (r->ctx) {
+        vc_cmd_free(r->step_cmd);
+        VcBuffer *bufs[] = {&r->data, &r->test_data, &r->perm, &r->step, &r->counter, &r->ring};
+        for (size_t i = 0; i < VC_COUNTOF(bufs); i++) vc_buffer_free(r->ctx, bufs[i]);
+        vc_augment_free(r->aug);
+        vc_simclr_free(r->simclr);
+        vc_model_free(r->m);
+        vc_context_free(r->ctx);
+    }
+    vc_dataset_free(&r->train);
+    vc_dataset_free(&r->test);
+}
+
+static int knn(Run *r, VcKnnResult *res) {
+    int D = r->m->repr_dim;
+    VcBuffer bank, test;
+    if (vc_buffer_alloc(r->ctx, (size_t)r->train.n * D * sizeof(float), "kNN bank", &bank) != VC_OK) return VC_ERR_OOM;
+    if (vc_buffer_alloc(r->ctx, (size_t)r->test.n * D * sizeof(float), "kNN test embeddings", &test) != VC_OK) {
+        vc_buffer_free(r->ctx, &bank);
+        return VC_ERR_OOM;
+    }
+    /* the training net in eval mode: no second set of activations */
+    VcNet *net = vc_simclr_net(r->simclr);
+    const VcDataset *tr = &r->train, *te = &r->test;
+    int st = vc_embed_images(net, r->data, tr->n, tr->c, tr->h, tr->w, r->aug_cfg.mean, r->aug_cfg.std, true, bank);
+    if (st == VC_OK) st = vc_embed_images(net, r->test_data, te->n, te->c, te->h, te->w, r->aug_cfg.mean, r->aug_cfg.std, true, test);
+    int classes = VC_MAX(r->train.num_classes, r->test.num_classes);
+    if (st == VC_OK)
+        st = vc_knn_eval(r->ctx, bank, r->train.labels, r->train.n, test, r->test.labels, r->test.n, D, classes, r->cfg.knn_k,
+                         r->cfg.knn_temperature, res);
+    vc_buffer_free(r->ctx, &bank);
+    vc_buffer_free(r->ctx, &test);
+    return st;
+}
+
+/* ---- progress ---- */
+
+static void progress(const Run *r, int epoch, int step, double loss, double ips, double eta, bool bar) {
+    if (r->cfg.quiet) return;
+    if (bar) {
+        int width = 24, done = (int)((double)step / r->steps_per_epoch * width);
+        char cells[32];
+        for (int i = 0; i < width; i++) cells[i] = i < done ? '#' : '.';
+        cells[width] = 0;
+        fprintf(stderr, "\repoch %d/%d [%s] %d/%d loss %.4f %.0f img/s ETA %d:%02d   ", epoch + 1, r->cfg.epochs, cells, step,
+                r->steps_per_epoch, loss, ips, (int)eta / 60, (int)eta % 60);
+        fflush(stderr);
+    } else {
+        fprintf(stderr, "epoch %d/%d step %d/%d loss %.4f %.0f img/s ETA %ds\n", epoch + 1, r->cfg.epochs, step,
+                r->steps_per_epoch, loss, ips, (int)eta);
+    }
+}
+
+/* ---- the run ---- */
+
+int vc_train_run(const VcTrainConfig *cfg) {
+    Run r = {.cfg = *cfg};
+    VcTrainConfig *c = &r.cfg;
+    if (c->resume[0]) {
+        int st = load_config(c->resume, c);
+        if (st != VC_OK) return st;
+        snprintf(c->out, sizeof c->out, "%s", cfg->resume);
+        if (cfg->max_steps) c->max_steps = cfg->max_steps;
+    }
+    if (!c->out[0]) {
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        snprintf(c->out, sizeof c->out, "runs/%s-%04d%02d%02d-%02d%02d%02d", c->method, tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    }
+    int st = make_dir(c->out);
+    if (st == VC_OK) st = setup(&r);
+    if (st != VC_OK) {
+        teardown(&r);
+        return st;
+    }
+    snprintf(r.ckpt_path, sizeof r.ckpt_path, "%s/checkpoint.safetensors", c->out);
+    snprintf(r.metrics_path, sizeof r.metrics_path, "%s/metrics.jsonl", c->out);
+    char cfg_path[600];
+    snprintf(cfg_path, sizeof cfg_path, "%s/config.json", c->out);
+    if (!c->resume[0]) {
+        char *text = config_json(&r);
+        st = write_file_atomic(cfg_path, text);
+        free(text);
+        if (st != VC_OK) {
+            teardown(&r);
+            return st;
+        }
+    }
+    bool bar = c->progress == 1 || (c->progress < 0 && isatty(2));
+    if (!c->quiet)
+        fprintf(stderr, "vkcontrast: SimCLR %s on %s: %d images %dx%dx%d, batch %d (%d views), %d steps/epoch, device %s\n",
+                vc_model_kind_name(r.m->kind), c->data, r.train.n, r.train.c, r.train.h, r.train.w, c->batch, 2 * c->batch,
+                r.steps_per_epoch, vc_context_info(r.ctx)->name);
+
+    const float *ring = (const float *)r.ring.mapped;
+    long step = r.start_step;
+    r.t0 = vc_now();
+    for (int epoch = r.start_epoch; epoch < c->epochs && st == VC_OK; epoch++) {
+        epoch_permutation((int32_t *)r.perm.mapped, r.train.n, c->seed, epoch);
+        VcAugmentStep as = {.seed = (uint32_t)c->seed, .epoch = (uint32_t)epoch};
+        vc_augment_step_write(r.ctx, r.step, &as);
+        double t_epoch = vc_now(), loss_sum = 0;
+        long read = step; /* next step whose loss is still to be read */
+        int steps = 0;
+        for (int k = 0; k < r.steps_per_epoch; k++) {
+            if (c->max_steps && step >= r.start_step + c->max_steps) break;
+            vc_cmd_submit(r.step_cmd); /* waits only for the step three submissions back */
+            step++, steps++;
+            /* steps up to step - 3 have completed: their loss slots are final */
+            for (; read < step - 3; read++) loss_sum += ring[(read + 1) % LOSS_SLOTS];
+            if (k % 4 == 3 || k == r.steps_per_epoch - 1) {
+                double el = vc_now() - t_epoch, ips = steps * (double)c->batch / (el > 0 ? el : 1e-9);
+                long left = (long)(c->epochs - epoch) * r.steps_per_epoch - (k + 1);
+                double mean = read > step - steps ? loss_sum / (double)(read - (step - steps)) : NAN;
+                if (bar || k % VC_MAX(1, r.steps_per_epoch / 5) == r.steps_per_epoch / 5 - 1)
+                    progress(&r, epoch, k + 1, mean, ips, left * (double)c->batch / (ips > 0 ? ips : 1), bar);
+            }
+        }
+        vc_cmd_wait(r.step_cmd);
+        for (; read < step; read++) loss_sum += ring[(read + 1) % LOSS_SLOTS];
+        double epoch_time = vc_now() - t_epoch;
+        double loss = steps ? loss_sum / steps : NAN;
+        double ips = steps * (double)c->batch / epoch_time;
+        if (bar && !c->quiet) fputc('\n', stderr);
+        if (!isfinite(loss)) {
+            vc_set_error("loss became %g at epoch %d: lower --lr or raise --temperature", loss, epoch + 1);
+            st = VC_ERR;
+            break;
+        }
+        bool completed = steps == r.steps_per_epoch;
+        VcKnnResult kr = {0};
+        bool do_knn = r.has_test && c->knn_every > 0 && ((epoch + 1) % c->knn_every == 0 || epoch + 1 == c->epochs);
+        if (do_knn && completed) {
+            st = knn(&r, &kr);
+            if (st != VC_OK) break;
+        }
+        float lr_now = vc_schedule_lr(&r.sched, (uint32_t)(step > 0 ? step - 1 : 0));
+        VcJsonWriter w;
+        vc_metrics_begin(&w);
+        vc_json_field_int(&w, "epoch", epoch + 1);
+        vc_json_field_int(&w, "step", step);
+        vc_json_field_number(&w, "loss", loss);
+        vc_json_field_number(&w, "lr", lr_now);
+        vc_json_field_number(&w, "images_per_s", ips);
+        vc_json_field_number(&w, "elapsed_s", vc_now() - r.t0);
+        if (do_knn && completed) vc_json_field_number(&w, "knn_top1", kr.top1);
+        if (!completed) vc_json_field_bool(&w, "partial", true);
+        st = vc_metrics_append(r.metrics_path, &w, false);
+        if (st != VC_OK) break;
+        if (!c->quiet) {
+            fprintf(stderr, "epoch %d/%d  loss %.4f  lr %.4g  %.0f img/s", epoch + 1, c->epochs, loss, lr_now, ips);
+            if (do_knn && completed) fprintf(stderr, "  kNN top-1 %.2f%%", 100 * kr.top1);
+            fputc('\n', stderr);
+        }
+        if (!completed) break; /* --max-steps: no checkpoint of a partial epoch */
+        VcCheckpointMeta meta = {.model = r.m->kind, .channels = r.m->channels, .image_size = r.m->image_size,
+                                 .out_dim = r.m->out_dim, .epoch = epoch + 1, .step = step, .seed = c->seed};
+        snprintf(meta.method, sizeof meta.method, "%s", c->method);
+        memcpy(meta.mean, r.aug_cfg.mean, sizeof r.aug_cfg.mean);
+        memcpy(meta.std, r.aug_cfg.std, sizeof r.aug_cfg.std);
+        VcBuffer state[2];
+        int ns = vc_simclr_optim_state(r.simclr, state, 2);
+        st = vc_checkpoint_save(r.ckpt_path, r.m, c->optimizer, state, ns, NULL, 0, &meta);
+    }
+    if (st == VC_OK && !c->quiet) fprintf(stderr, "vkcontrast: run folder %s\n", c->out);
+    teardown(&r);
+    return st;
+}

@@ -1,0 +1,40 @@
+/* train.h — a training run: data, augmentation, the method's step, schedule, kNN monitor,
+ * metrics, checkpoints and the progress display. The CLI (train, profile, bench) fills a
+ * VcTrainConfig and calls vc_train_run. */
+#ifndef VC_METHODS_TRAIN_H
+#define VC_METHODS_TRAIN_H
+
+#include <stdint.h>
+
+#include "nn/model.h"
+#include "ops/optim.h"
+
+typedef struct VcTrainConfig {
+    char method[16];       /* simclr */
+    char data[512];        /* dataset path (folder or file) */
+    char out[512];         /* run folder */
+    char resume[512];      /* run folder to resume, or "" */
+    char device[128];      /* index or name substring, or "" */
+    VcModelKind model;
+    int epochs, batch, subset, knn_every, knn_k, image_size, channels, out_dim;
+    int warmup_epochs;
+    int on_bad_file_skip;
+    float lr;              /* base lr for batch 256 (scaled by batch / 256) */
+    float temperature, knn_temperature, momentum, weight_decay;
+    VcOptimKind optimizer;
+    uint64_t seed;
+    int max_steps;         /* stop after this many steps (profile/bench); 0 = all */
+    int progress;          /* 1 bar, 0 plain lines, -1 auto (bar on a terminal) */
+    int quiet;
+} VcTrainConfig;
+
+void vc_train_defaults(VcTrainConfig *c);
+/* Parse train options from argv (argv[0] is the subcommand). Unknown flags and bad values
+ * are errors naming the flag and what was expected. Returns VC_OK or VC_ERR_ARG. */
+int vc_train_parse(VcTrainConfig *c, int argc, char **argv, int *used);
+/* The help text of the train options. */
+const char *vc_train_options_help(void);
+/* Run the training; returns VC_OK or a negative status (message in vc_last_error()). */
+int vc_train_run(const VcTrainConfig *c);
+
+#endif

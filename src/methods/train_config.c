@@ -1,0 +1,184 @@
+/* train_config.c — defaults and command-line parsing of a training run's settings.
+ *
+ * Every numeric flag is range-checked; the message names the flag, the value and what
+ * was expected ("--batch 0: expected an integer from 1 to 65536").
+ */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "methods/train.h"
+
+#define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
+
+void vc_train_defaults(VcTrainConfig *c) {
+    memset(c, 0, sizeof *c);
+    snprintf(c->method, sizeof c->method, "simclr");
+    snprintf(c->data, sizeof c->data, DEFAULT_DATA);
+    c->model = VC_MODEL_SMALL_RESNET;
+    c->epochs = 10;
+    c->batch = 256;
+    c->knn_every = 1;
+    c->knn_k = 200;
+    c->knn_temperature = 0.1f;
+    c->out_dim = 64;
+    c->lr = 0.06f;
+    c->temperature = 0.2f;
+    c->momentum = 0.9f;
+    c->weight_decay = 5e-4f;
+    c->optimizer = VC_OPTIM_SGD;
+    c->seed = 0;
+    c->progress = -1;
+}
+
+const char *vc_train_options_help(void) {
+    return "  --method simclr          contrastive method (simclr; moco, membank, triplet, block arrive later)\n"
+           "  --data PATH              IDX (MNIST/Fashion-MNIST, .gz or raw), CIFAR binary, or an image folder\n"
+           "                           (default " DEFAULT_DATA ")\n"
+           "  --model NAME             small-resnet (default) or resnet18\n"
+           "  --epochs N               passes over the data (default 10)\n"
+           "  --batch B                images per step, 2B views (default 256)\n"
+           "  --lr X                   base learning rate for batch 256, scaled by B/256 (default 0.06 SGD, 0.3 LARS)\n"
+           "  --optimizer sgd|lars|adamw  (default sgd: momentum 0.9, weight decay 5e-4)\n"
+           "  --momentum X             SGD/LARS momentum (default 0.9)\n"
+           "  --weight-decay X         (default 5e-4; 1e-6 with LARS)\n"
+           "  --warmup-epochs N        linear warmup before the cosine decay (default 0)\n"
+           "  --temperature T          NT-Xent temperature (default 0.2)\n"
+           "  --out-dim D              projection head output size (default 64)\n"
+           "  --subset N               train on the first N images only\n"
+           "  --image-size S           resize images to S x S on load (default: the data's size)\n"
+           "  --channels 1|3           convert images to grayscale or RGB on load\n"
+           "  --on-bad-file skip|fail  what to do with an unreadable image in a folder (default fail)\n"
+           "  --seed S                 seed of weights, shuffling and augmentation (default 0)\n"
+           "  --device N|NAME          Vulkan device index or name substring (see `vkcontrast devices`)\n"
+           "  --out DIR                run folder (default runs/<method>-<time>)\n"
+           "  --resume DIR             continue the run in DIR from its checkpoint\n"
+           "  --knn-every N            kNN accuracy every N epochs when labels exist (default 1, 0 = never)\n"
+           "  --knn-k K                neighbours for kNN (default 200)\n"
+           "  --progress bar|lines     progress display (default: a bar on a terminal)\n";
+}
+
+static int bad(const char *flag, const char *value, const char *expected) {
+    vc_set_error("%s %s: expected %s", flag, value ? value : "(missing)", expected);
+    return VC_ERR_ARG;
+}
+
+static int parse_int(const char *flag, const char *v, long lo, long hi, int *out) {
+    char *end;
+    errno = 0;
+    long x = v ? strtol(v, &end, 10) : 0;
+    if (!v || errno || *end || end == v || x < lo || x > hi) {
+        char exp[96];
+        snprintf(exp, sizeof exp, "an integer from %ld to %ld", lo, hi);
+        return bad(flag, v, exp);
+    }
+    *out = (int)x;
+    return VC_OK;
+}
+
+static int parse_float(const char *flag, const char *v, double lo, double hi, float *out) {
+    char *end;
+    errno = 0;
+    double x = v ? strtod(v, &end) : 0;
+    if (!v || errno || *end || end == v || !isfinite(x) || x < lo || x > hi) {
+        char exp[96];
+        snprintf(exp, sizeof exp, "a number from %g to %g", lo, hi);
+        return bad(flag, v, exp);
+    }
+    *out = (float)x;
+    return VC_OK;
+}
+
+static int copy_str(const char *flag, const char *v, char *dst, size_t n) {
+    if (!v || !*v) return bad(flag, v, "a value");
+    if (strlen(v) >= n) return bad(flag, v, "a shorter value");
+    memcpy(dst, v, strlen(v) + 1);
+    return VC_OK;
+}
+
+int vc_train_parse(VcTrainConfig *c, int argc, char **argv, int *used) {
+    bool lr_set = false, wd_set = false;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            vc_set_error("unexpected argument '%s' (options start with --)", a);
+            return VC_ERR_ARG;
+        }
+        char flag[64];
+        const char *v;
+        const char *eq = strchr(a, '=');
+        if (eq) {
+            snprintf(flag, sizeof flag, "%.*s", (int)(eq - a), a);
+            v = eq + 1;
+        } else {
+            snprintf(flag, sizeof flag, "%s", a);
+            v = i + 1 < argc ? argv[i + 1] : NULL;
+        }
+        bool takes_value = true;
+        int st = VC_OK;
+        if (!strcmp(flag, "--method")) {
+            st = copy_str(flag, v, c->method, sizeof c->method);
+            if (!st && strcmp(c->method, "simclr") != 0) {
+                if (!strcmp(c->method, "moco") || !strcmp(c->method, "membank") || !strcmp(c->method, "triplet") ||
+                    !strcmp(c->method, "block") || !strcmp(c->method, "cpc") || !strcmp(c->method, "cswm"))
+                    vc_set_error("--method %s: not implemented yet in this version (available: simclr)", c->method);
+                else
+                    vc_set_error("--method %s: expected simclr, moco, membank, triplet, block, cpc or cswm", c->method);
+                st = VC_ERR_ARG;
+            }
+        } else if (!strcmp(flag, "--data")) st = copy_str(flag, v, c->data, sizeof c->data);
+        else if (!strcmp(flag, "--out")) st = copy_str(flag, v, c->out, sizeof c->out);
+        else if (!strcmp(flag, "--resume")) st = copy_str(flag, v, c->resume, sizeof c->resume);
+        else if (!strcmp(flag, "--device")) st = copy_str(flag, v, c->device, sizeof c->device);
+        else if (!strcmp(flag, "--model")) {
+            if (!v) st = bad(flag, v, "small-resnet or resnet18");
+            else st = vc_model_kind_parse(v, &c->model);
+        } else if (!strcmp(flag, "--epochs")) st = parse_int(flag, v, 1, 100000, &c->epochs);
+        else if (!strcmp(flag, "--batch")) st = parse_int(flag, v, 2, 65536, &c->batch);
+        else if (!strcmp(flag, "--subset")) st = parse_int(flag, v, 0, 1 << 30, &c->subset);
+        else if (!strcmp(flag, "--knn-every")) st = parse_int(flag, v, 0, 100000, &c->knn_every);
+        else if (!strcmp(flag, "--knn-k")) st = parse_int(flag, v, 1, 256, &c->knn_k);
+        else if (!strcmp(flag, "--image-size")) st = parse_int(flag, v, 8, 1024, &c->image_size);
+        else if (!strcmp(flag, "--out-dim")) st = parse_int(flag, v, 1, 8192, &c->out_dim);
+        else if (!strcmp(flag, "--warmup-epochs")) st = parse_int(flag, v, 0, 100000, &c->warmup_epochs);
+        else if (!strcmp(flag, "--max-steps")) st = parse_int(flag, v, 0, 1 << 30, &c->max_steps);
+        else if (!strcmp(flag, "--channels")) {
+            st = parse_int(flag, v, 1, 3, &c->channels);
+            if (!st && c->channels == 2) st = bad(flag, v, "1 or 3");
+        } else if (!strcmp(flag, "--lr")) st = parse_float(flag, v, 1e-8, 100, &c->lr), lr_set = true;
+        else if (!strcmp(flag, "--temperature")) st = parse_float(flag, v, 1e-4, 100, &c->temperature);
+        else if (!strcmp(flag, "--momentum")) st = parse_float(flag, v, 0, 0.99999, &c->momentum);
+        else if (!strcmp(flag, "--weight-decay")) st = parse_float(flag, v, 0, 1, &c->weight_decay), wd_set = true;
+        else if (!strcmp(flag, "--seed")) {
+            int s = 0;
+            st = parse_int(flag, v, 0, 2147483647, &s);
+            c->seed = (uint64_t)s;
+        } else if (!strcmp(flag, "--optimizer")) {
+            if (v && !strcmp(v, "sgd")) c->optimizer = VC_OPTIM_SGD;
+            else if (v && !strcmp(v, "lars")) c->optimizer = VC_OPTIM_LARS;
+            else if (v && !strcmp(v, "adamw")) c->optimizer = VC_OPTIM_ADAMW;
+            else st = bad(flag, v, "sgd, lars or adamw");
+        } else if (!strcmp(flag, "--on-bad-file")) {
+            if (v && !strcmp(v, "skip")) c->on_bad_file_skip = 1;
+            else if (v && !strcmp(v, "fail")) c->on_bad_file_skip = 0;
+            else st = bad(flag, v, "skip or fail");
+        } else if (!strcmp(flag, "--progress")) {
+            if (v && !strcmp(v, "bar")) c->progress = 1;
+            else if (v && !strcmp(v, "lines")) c->progress = 0;
+            else st = bad(flag, v, "bar or lines");
+        } else if (!strcmp(flag, "--quiet")) {
+            c->quiet = 1;
+            takes_value = false;
+        } else {
+            break; /* not a train option: the caller may know it */
+        }
+        if (st != VC_OK) return st;
+        if (takes_value && !eq) i++;
+    }
+    if (!lr_set && c->optimizer == VC_OPTIM_LARS) c->lr = 0.3f;
+    if (!lr_set && c->optimizer == VC_OPTIM_ADAMW) c->lr = 1e-3f;
+    if (!wd_set && c->optimizer == VC_OPTIM_LARS) c->weight_decay = 1e-6f;
+    if (used) *used = i;
+    return VC_OK;
+}
