@@ -7,6 +7,7 @@
 //   arow(m) = a_off + m a_m
 //   bpix(n) = ((b Hs + u su + r0) Ws + v sv + c0) C4,  n = (b, u, v) on a Hq x Wq grid
 //   out index = o_off + z o_z + m o_m + b o_b + u o_u + v o_v
+//   l1 in [z l1_split, (z + 1) l1_split) for split z of the reduction (l1 < L1)
 //
 // Every index is in range by construction (the operands are zero-padded copies), so the
 // kernel has no bounds checks. Uses (see src/ops/conv.c):
@@ -14,7 +15,7 @@
 //   dgrad    one dispatch per stride phase: m = ci, n = input pixel of the phase,
 //            (l1, l2, l3) = (ty, tx, co4) over padded NHWC4 d_out, taps walking backwards
 //   wgrad    m = co, n = (ci, ky, kx), (l1, l2, l3) = (image, output row, 4-pixel texel):
-//            d_out rows x shifted input rows; workgroup z takes a range of images (l1)
+//            d_out rows x shifted input rows; split z takes a range of images (l1)
 //            and writes its own partial sum
 //
 // Why this shape on lavapipe: a texel fetch costs ~15 instructions per invocation (a
@@ -31,6 +32,7 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TM = 16; // rows m per invocation
 layout(constant_id = 2) const uint TN = 16; // columns n per invocation
+layout(constant_id = 3) const bool ACCUMULATE = false; // out += result (else out = result)
 
 layout(binding = 0) uniform samplerBuffer A;
 layout(binding = 1) uniform samplerBuffer B;
@@ -42,21 +44,22 @@ layout(push_constant) uniform Push {
     uint Hs, Ws, C4, su, sv, r0, c0; // bpix(n), see above
     uint L1, L2, L3;           // reduction loops
     int a1, a2, b1, b2;        // their strides in A and B (l3 has stride 1 in both)
-    uint l1_split;             // l1 iterations per workgroup z
+    uint splits, l1_split;     // splits z of the reduction; l1 iterations per split
     uint a_off, a_m;           // arow(m)
     uint o_off, o_m, o_b, o_u, o_v, o_z;
-    uint accumulate;           // 1: out += result, 0: out = result
 } pc;
 
 void main() {
-    uint tiles_m = (pc.M + TM - 1) / TM, tiles_n = (pc.N + TN - 1) / TN;
+    // invocation -> (split z, tile); splits are spread over invocations, not workgroups,
+    // so that a small output (few tiles) still fills the workgroups
+    uint tiles_m = (pc.M + TM - 1) / TM, tiles_n = (pc.N + TN - 1) / TN, tiles = tiles_m * tiles_n;
     uint t = flat_index();
-    bool live = t < tiles_m * tiles_n;
-    t = min(t, tiles_m * tiles_n - 1); // spare invocations redo the last tile, store nothing
+    bool live = t < tiles * pc.splits;
+    t = min(t, tiles * pc.splits - 1); // spare invocations redo the last tile, store nothing
+    uint z = conv_udiv(t, tiles);
+    t -= z * tiles;
     uint tn = conv_udiv(t, tiles_m), tm = t - tn * tiles_m; // m fastest: neighbours share B
     uint m0 = tm * TM, n0 = tn * TN;
-    uint z = gl_WorkGroupID.z;
-    uint l1_begin = z * pc.l1_split, l1_end = min(pc.L1, l1_begin + pc.l1_split);
     uint HWq = pc.Hq * pc.Wq;
 
     // rows and columns past the edge are clamped to valid ones; their results are dropped
@@ -75,12 +78,18 @@ void main() {
     float acc[TM][TN];
     [[unroll]] for (uint i = 0; i < TM; i++)
         [[unroll]] for (uint j = 0; j < TN; j++) acc[i][j] = 0.0;
-    for (uint l1 = l1_begin; l1 < l1_end; l1++) {
+    // The same trip counts in every invocation (loop bounds that differ between
+    // invocations would put every accumulator update under an execution mask): a split's
+    // l1 past L1 re-reads the last one with its A operand scaled by 0.
+    for (uint i1 = 0; i1 < pc.l1_split; i1++) {
+        uint l1 = z * pc.l1_split + i1;
+        float scale = l1 < pc.L1 ? 1.0 : 0.0;
+        l1 = min(l1, pc.L1 - 1);
         for (uint l2 = 0; l2 < pc.L2; l2++) {
             int aoff = int(l1) * pc.a1 + int(l2) * pc.a2, boff = int(l1) * pc.b1 + int(l2) * pc.b2;
             for (uint l3 = 0; l3 < pc.L3; l3++) {
                 vec4 a[TM], b[TN]; // every load first, then the multiply-adds
-                [[unroll]] for (uint i = 0; i < TM; i++) a[i] = texelFetch(A, arow[i] + aoff + int(l3));
+                [[unroll]] for (uint i = 0; i < TM; i++) a[i] = scale * texelFetch(A, arow[i] + aoff + int(l3));
                 [[unroll]] for (uint j = 0; j < TN; j++) b[j] = texelFetch(B, bpix[j] + boff + int(l3));
                 [[unroll]] for (uint i = 0; i < TM; i++)
                     [[unroll]] for (uint j = 0; j < TN; j++) acc[i][j] += dot(a[i], b[j]);
@@ -92,7 +101,9 @@ void main() {
         [[unroll]] for (uint i = 0; i < TM; i++) {
             if (live && n0 + j < pc.N && m0 + i < pc.M) {
                 uint idx = opix[j] + (m0 + i) * pc.o_m;
-                o[idx] = pc.accumulate != 0 ? o[idx] + acc[i][j] : acc[i][j];
+                // a specialization constant: no load at all when overwriting
+                if (ACCUMULATE) o[idx] += acc[i][j];
+                else o[idx] = acc[i][j];
             }
         }
     }

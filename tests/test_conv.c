@@ -113,13 +113,15 @@ static void check_gpu(VcContext *ctx, const VcConvShape *s, VcConvVariant varian
     ref_conv2d_forward(s, dref_out, din, dw);
     ref_conv2d_backward(s, ref_din, ref_dw, dg, din, dw);
 
-    /* in and d_in live at offset_in bytes inside larger buffers */
+    /* in, d_in and d_out live at offset_in bytes inside larger buffers */
     VcBuffer in_all = alloc_up(ctx, NULL, ni + offset_in / 4 + 1, "in");
     VcBuffer din_all = alloc_up(ctx, NULL, ni + offset_in / 4 + 1, "d_in");
     VcBuffer b_in = vc_buffer_slice(in_all, offset_in, ni * 4), b_din = vc_buffer_slice(din_all, offset_in, ni * 4);
     vc_buffer_upload(ctx, b_in, 0, in, ni * 4);
     vc_buffer_upload(ctx, b_din, 0, din0, ni * 4);
-    VcBuffer b_w = alloc_up(ctx, w, nw, "w"), b_g = alloc_up(ctx, g, no, "d_out"), b_dw = alloc_up(ctx, dw0, nw, "d_w");
+    VcBuffer g_all = alloc_up(ctx, NULL, no + offset_in / 4 + 1, "d_out"), b_g = vc_buffer_slice(g_all, offset_in, no * 4);
+    vc_buffer_upload(ctx, b_g, 0, g, no * 4);
+    VcBuffer b_w = alloc_up(ctx, w, nw, "w"), b_dw = alloc_up(ctx, dw0, nw, "d_w");
     VcBuffer b_out = alloc_up(ctx, NULL, no, "out");
     size_t ws = vc_conv2d_workspace_bytes(ctx, s);
     VcBuffer b_work;
@@ -174,7 +176,7 @@ static void check_gpu(VcContext *ctx, const VcConvShape *s, VcConvVariant varian
     }
 
     vc_cmd_free(cmd);
-    VcBuffer *bufs[] = {&in_all, &din_all, &b_w, &b_g, &b_dw, &b_out, &b_work};
+    VcBuffer *bufs[] = {&in_all, &din_all, &b_w, &g_all, &b_dw, &b_out, &b_work};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) vc_buffer_free(ctx, bufs[i]);
     free(in), free(w), free(g), free(din0), free(dw0), free(din), free(dw), free(dout), free(dref_out), free(dg);
     free(ref_din), free(ref_dw), free(got_out), free(got_din), free(got_dw), free(want_out), free(want_din), free(want_dw);
@@ -308,6 +310,7 @@ int main(void) {
         {2, 4, 8, 8, 6, 1, 1, 2, 0},    /* 1x1 stride 2 (shortcut) */
         {5, 6, 5, 5, 7, 1, 1, 1, 0},    /* 1x1 stride 1 */
         {2, 3, 11, 10, 4, 3, 2, 3, 1},  /* 3x2 kernel, stride 3 */
+        {2, 3, 10, 11, 5, 1, 1, 3, 0},  /* 1x1 stride 3 */
         {3, 1, 28, 28, 32, 3, 3, 1, 1}, /* small-resnet stem */
         {2, 32, 28, 28, 64, 3, 3, 2, 1}, /* small-resnet block 1 conv1 */
     };
@@ -316,7 +319,7 @@ int main(void) {
         VcConvVariant variant = v ? VC_CONV_GPU : VC_CONV_CPU;
         for (size_t i = 0; i < n_shapes; i++) {
             check_gpu(ctx, &shapes[i], variant, 0, 0, true);
-            /* one image per chunk, tensors at unaligned offsets */
+            /* one image per chunk, in / d_in / d_out at unaligned offsets */
             check_gpu(ctx, &shapes[i], variant, 1, 12, i != 0);
         }
     }

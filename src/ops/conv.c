@@ -36,7 +36,7 @@
 #define IG_TN 16
 #define IG_WG 16          /* invocations per workgroup of conv_igemm */
 #endif
-#define CPU_MIN_GROUPS 16 /* wgrad: split the reduction until this many workgroups run */
+#define CPU_MIN_LANES 256 /* wgrad: split the reduction until this many invocations run */
 #define CPU_CHUNK_BYTES ((size_t)16 << 20) /* padded copies of one chunk (CPU path) */
 #define GPU_CHUNK_BYTES ((size_t)64 << 20) /* unfolded matrix of one chunk (GPU path) */
 #define IM2COL_SEG 4      /* vec4s written per im2col invocation */
@@ -155,10 +155,9 @@ static CpuPlan cpu_plan(VcContext *ctx, const VcConvShape *s) {
     size_t d_img = VC_MAX((size_t)p.Hd * p.Wd * p.Co4, (size_t)s->C_out * p.Ho * p.Wo4) * 16;
     p.nb = images_per_chunk(ctx, s, x_img + d_img, CPU_CHUNK_BYTES);
     p.chunks = div_up((uint32_t)s->B, p.nb);
-    /* wgrad: split the images of a chunk over workgroup z until enough workgroups run */
-    size_t tiles = (size_t)div_up((uint32_t)s->C_out, IG_TM) * div_up((uint32_t)s->C_in * p.KT, IG_TN);
-    uint32_t groups = (uint32_t)((tiles + IG_WG - 1) / IG_WG);
-    p.splits = groups >= CPU_MIN_GROUPS ? 1 : div_up(CPU_MIN_GROUPS, groups);
+    /* wgrad: split the images of a chunk until enough invocations run */
+    uint32_t tiles = div_up((uint32_t)s->C_out, IG_TM) * div_up((uint32_t)s->C_in * p.KT, IG_TN);
+    p.splits = tiles >= CPU_MIN_LANES ? 1 : div_up(CPU_MIN_LANES, tiles);
     p.splits = VC_MIN(p.splits, p.nb);
     size_t w_bytes = (size_t)p.KT * VC_MAX((size_t)s->C_out * p.C4, (size_t)s->C_in * p.Co4) * 16;
     size_t part_bytes = (size_t)p.splits * s->C_out * s->C_in * p.KT * 4;
@@ -189,18 +188,24 @@ static void nhwc4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off,
 }
 
 typedef struct Rows4Push {
-    uint32_t C, H, W, Hp, W4, pt, pl, stride, planes, rows, src_off, src_texels;
+    uint32_t C, H, W, Hp, W4, pt, pl, stride, planes, rows, nkx, src_off, src_texels;
 } Rows4Push;
 _Static_assert(sizeof(Rows4Push) <= 128, "push constants");
 
 /* dst (nkx, nb, C, Hp, W4) texels: rows of src (nb, C, H, W), see shaders/conv_rows4.comp */
 static void rows4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off, VcBuffer dst, uint32_t nkx, uint32_t nb,
                   uint32_t C, uint32_t H, uint32_t W, uint32_t Hp, uint32_t W4, uint32_t pt, uint32_t pl, uint32_t stride) {
-    Rows4Push pc = {C, H, W, Hp, W4, pt, pl, stride, nb * C, nkx * nb * C * Hp, src_off, (uint32_t)(src.size / 16)};
-    VC_ASSERT((size_t)pc.rows * W4 * 16 <= dst.size);
+    /* all kx copies of a row from one window of 4 texels when its columns fit: the
+     * window starts up to 3 columns early and spans 3 strides + nkx columns */
+    bool merged = nkx > 1 && 3 + 3 * stride + nkx <= 16;
+    Rows4Push pc = {C, H, W, Hp, W4, pt, pl, stride, nb * C, (merged ? 1 : nkx) * nb * C * Hp, nkx, src_off,
+                    (uint32_t)(src.size / 16)};
+    VC_ASSERT((size_t)nkx * nb * C * Hp * W4 * 16 <= dst.size);
     VcBuffer bufs[2] = {src, dst};
-    VcPipeline *p = vc_pipeline_1d(vc_cmd_context(cmd), "conv_rows4", "ts", sizeof pc);
-    vc_dispatch_1d(cmd, p, bufs, 2, &pc, pc.rows, label, 0, 4.0 * nb * C * H * W + 16.0 * pc.rows * W4);
+    VcPipelineDesc d = {.shader = "conv_rows4", .bindings = "ts", .push_size = sizeof pc, .spec = {VC_WG_1D, merged},
+                        .spec_count = 2};
+    VcPipeline *p = vc_pipeline_get(vc_cmd_context(cmd), &d);
+    vc_dispatch_1d(cmd, p, bufs, 2, &pc, pc.rows, label, 0, 4.0 * nb * C * H * W + 16.0 * nkx * nb * C * Hp * W4);
 }
 
 typedef struct WpackPush {
@@ -219,22 +224,24 @@ static void wpack(VcCmd *cmd, const char *label, VcBuffer weight, VcBuffer dst, 
 typedef struct IgemmPush {
     uint32_t M, N, Hq, Wq, Hs, Ws, C4, su, sv, r0, c0, L1, L2, L3;
     int32_t a1, a2, b1, b2;
-    uint32_t l1_split, a_off, a_m, o_off, o_m, o_b, o_u, o_v, o_z, accumulate;
+    uint32_t splits, l1_split, a_off, a_m, o_off, o_m, o_b, o_u, o_v, o_z;
 } IgemmPush;
 _Static_assert(sizeof(IgemmPush) <= 128, "push constants");
 
-/* One conv_igemm dispatch (see shaders/conv_igemm.comp), `splits` workgroups along z. */
+/* One conv_igemm dispatch (see shaders/conv_igemm.comp) with the reduction in `splits`;
+ * out += result when `accumulate`, else out = result. */
 static void igemm(VcCmd *cmd, const char *label, VcBuffer a, VcBuffer b, VcBuffer out, IgemmPush pc, uint32_t splits,
-                  double flops) {
+                  bool accumulate, double flops) {
+    pc.splits = splits;
     pc.l1_split = div_up(pc.L1, splits);
     size_t tiles = (size_t)div_up(pc.M, IG_TM) * div_up(pc.N, IG_TN);
     uint32_t gx, gy;
-    vc_grid_1d(tiles, IG_WG, &gx, &gy);
+    vc_grid_1d(tiles * splits, IG_WG, &gx, &gy);
     VcPipelineDesc d = {.shader = "conv_igemm", .bindings = "tts", .push_size = sizeof pc,
-                        .spec = {IG_WG, IG_TM, IG_TN}, .spec_count = 3};
+                        .spec = {IG_WG, IG_TM, IG_TN, accumulate}, .spec_count = 4};
     VcBuffer bufs[3] = {a, b, out};
-    double bytes = (double)a.size + (double)b.size + 4.0 * pc.M * pc.N * splits * (1 + pc.accumulate);
-    vc_dispatch(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), bufs, 3, &pc, gx, gy, splits, label, flops, bytes);
+    double bytes = (double)a.size + (double)b.size + 4.0 * pc.M * pc.N * splits * (1 + accumulate);
+    vc_dispatch(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), bufs, 3, &pc, gx, gy, 1, label, flops, bytes);
 }
 
 static void cpu_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer in, VcBuffer weight, VcBuffer work) {
@@ -259,7 +266,7 @@ static void cpu_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer
                        .su = st, .sv = st, .L1 = KH, .L2 = KW, .L3 = pl.C4, .a1 = (int32_t)(KW * pl.C4),
                        .a2 = (int32_t)pl.C4, .b1 = (int32_t)(pl.Wp * pl.C4), .b2 = (int32_t)pl.C4, .a_m = pl.KT * pl.C4,
                        .o_off = out_off, .o_m = HWo, .o_b = C_out * HWo, .o_u = pl.Wo, .o_v = 1};
-        igemm(cmd, "conv_fwd_gemm", wp, xp, out_c, g, 1, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
+        igemm(cmd, "conv_fwd_gemm", wp, xp, out_c, g, 1, false, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
     }
 }
 
@@ -321,25 +328,29 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
                                .L2 = f->TX, .L3 = pl.Co4, .a1 = (int32_t)(f->TX * pl.Co4), .a2 = (int32_t)pl.Co4,
                                .b1 = -(int32_t)(pl.Wd * pl.Co4), .b2 = -(int32_t)pl.Co4, .a_off = f->base,
                                .a_m = f->TY * f->TX * pl.Co4, .o_off = din_off + f->y0 * W + f->x0, .o_m = H * W,
-                               .o_b = C_in * H * W, .o_u = st * W, .o_v = st, .accumulate = 1};
-                igemm(cmd, "conv_dgrad_gemm", wt, dp, din_c, g, 1, 2.0 * C_in * g.N * C_out * f->TY * f->TX);
+                               .o_b = C_in * H * W, .o_u = st * W, .o_v = st};
+                igemm(cmd, "conv_dgrad_gemm", wt, dp, din_c, g, 1, true, 2.0 * C_in * g.N * C_out * f->TY * f->TX);
             }
         }
         /* wgrad: d_out rows -> Dr[b][co][oy][t] and KW shifted input rows
          * Xs[kx][b][ci][yp][t] = in[b][ci][yp - pad][(4 t + q) s + kx - pad], 4 pixels per texel */
-        VcBuffer dr = region(work, pl.off_d, (size_t)nbc * C_out * pl.Ho * pl.Wo4 * 16);
-        VcBuffer xs = region(work, pl.off_x, (size_t)KW * nbc * C_in * pl.Hp * pl.Wo4 * 16);
-        rows4(cmd, "conv_wgrad_rows_dout", dout_c, dout_off, dr, 1, nbc, C_out, pl.Ho, pl.Wo, pl.Ho, pl.Wo4, 0, 0, 1);
+        VcBuffer dr = dout_c, xs = region(work, pl.off_x, (size_t)KW * nbc * C_in * pl.Hp * pl.Wo4 * 16);
+        uint32_t dr_off = dout_off / 4;
+        if (pl.Wo % 4 || dout_off % 4) { /* else d_out's rows are whole texels already */
+            dr = region(work, pl.off_d, (size_t)nbc * C_out * pl.Ho * pl.Wo4 * 16), dr_off = 0;
+            rows4(cmd, "conv_wgrad_rows_dout", dout_c, dout_off, dr, 1, nbc, C_out, pl.Ho, pl.Wo, pl.Ho, pl.Wo4, 0, 0, 1);
+        }
         rows4(cmd, "conv_wgrad_rows_in", in_c, in_off, xs, KW, nbc, C_in, H, W, pl.Hp, pl.Wo4, pad, pad, st);
         /* part[z][co][ci][ky][kx] (+)= sum over images of split z, rows oy, texels t of
          *     Dr[b][co][oy][t] . Xs[kx][b][ci][oy s + ky][t]       (+= after the first chunk) */
         IgemmPush g = {.M = C_out, .N = C_in * pl.KT, .Hq = KH, .Wq = KW, .Hs = pl.Hp, .Ws = pl.Wo4, .C4 = 1, .su = 1,
                        .sv = nbc * C_in * pl.Hp * pl.Wo4, .L1 = nbc, .L2 = pl.Ho, .L3 = pl.Wo4,
                        .a1 = (int32_t)(C_out * pl.Ho * pl.Wo4), .a2 = (int32_t)pl.Wo4,
-                       .b1 = (int32_t)(C_in * pl.Hp * pl.Wo4), .b2 = (int32_t)(st * pl.Wo4), .a_m = pl.Ho * pl.Wo4,
-                       .o_m = C_in * pl.KT, .o_b = pl.KT, .o_u = KW, .o_v = 1, .o_z = C_out * C_in * pl.KT,
-                       .accumulate = c > 0};
-        igemm(cmd, "conv_wgrad_gemm", dr, xs, part, g, pl.splits, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
+                       .b1 = (int32_t)(C_in * pl.Hp * pl.Wo4), .b2 = (int32_t)(st * pl.Wo4), .a_off = dr_off,
+                       .a_m = pl.Ho * pl.Wo4,
+                       .o_m = C_in * pl.KT, .o_b = pl.KT, .o_u = KW, .o_v = 1, .o_z = C_out * C_in * pl.KT};
+        /* the first chunk writes the partial sums, the others add to them */
+        igemm(cmd, "conv_wgrad_gemm", dr, xs, part, g, pl.splits, c > 0, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
     }
     reduce_splits(cmd, part, d_weight, C_out * C_in * pl.KT, pl.splits);
 }
