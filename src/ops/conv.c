@@ -1,17 +1,21 @@
 /* conv.c — host side of the 2-D convolution (forward, dgrad, wgrad), two kernel paths.
  *
  * CPU devices (lavapipe): implicit GEMM, no im2col matrix. On lavapipe a texel fetch costs
- * ~15 instructions per invocation and a scalar storage-buffer load more, against 2 per 8
- * invocations for a multiply-add, so the passes that build a KH*KW-fold unfolded matrix
- * cost as much as the GEMM itself. Instead each operand is copied once into a zero-padded
- * NHWC4 layout (4 channels per RGBA32F texel, conv_nhwc4) and the kernels fetch texels of
- * it directly for every tap, with large register tiles (conv_igemm, conv_wgrad):
- *   forward  out[b][co][y][x]   = sum_{ky,kx,c4} Wp[co][ky,kx,c4] . xp[b][y s + ky][x s + kx][c4]
+ * ~15 instructions per invocation (more for a scalar storage-buffer load), a multiply-add
+ * 2 per 8 invocations, so a pass that writes and re-reads a KH*KW-fold unfolded matrix
+ * costs as much as the GEMM itself. Instead each operand is copied once into a layout of
+ * RGBA32F texels along its reduction dimension, and one kernel (conv_igemm: a TM x TN
+ * register tile of dot products per invocation) fetches them directly for every tap:
+ *   forward  out[b][co][y][x] = sum_{ky,kx,c4} Wp[co][ky,kx,c4] . xp[b][y s + ky][x s + kx][c4]
+ *            xp = input in zero-padded NHWC4 (4 channels per texel, conv_nhwc4)
  *   dgrad    one implicit GEMM per stride phase (py, px) of the transposed convolution:
  *            d_in[b][ci][y][x] += sum_{ty,tx,co4} WTp[ci][ty,tx,co4] . dp[b][qy - ty][qx - tx][co4]
- *            with ky = py + s ty, qy = (y + pad - py) / s (exact), dp = padded d_out
- *   wgrad    part[z][co][ci][ky][kx] = sum_{pixels of split z} dp[..][co] * xp[..][ci]
- *            (outer products of texels), then d_weight += sum_z part (conv_reduce)
+ *            ky = py + s ty, qy = (y + pad - py) / s (exact); dp = d_out in padded NHWC4
+ *   wgrad    part[z][co][ci][ky][kx] = sum_{b in split z, oy, t} Dr[b][co][oy][t] . Xs[kx][b][ci][oy s + ky][t]
+ *            texels of 4 output columns: Dr = d_out rows (d_out itself when its rows are
+ *            whole texels), Xs = input rows shifted by kx (conv_rows4); then
+ *            d_weight += sum_z part (conv_reduce)
+ * Weights are repacked per call (conv_wpack, tiny).
  *
  * GPU devices: im2col into `work` + a shared-memory tiled GEMM (conv_gemm), both operands
  * along the reduction: forward col[n][k]; dgrad dcol = dT . WT then a col2im gather;
