@@ -2,7 +2,7 @@
 // conv_rows4.comp — copy image rows of an NCHW tensor into rows of RGBA32F texels that
 // hold 4 consecutive output columns, optionally strided, shifted and zero-padded:
 //
-//   dst[kx][b][c][yp][t] = vec4(src[b][c][yp - pt][(4 t + q) s + kx - pl], q = 0..3)
+//   dst[kx][b][c][yp][t] = vec4(src[b][c][yp rs - pt][(4 t + q) s + kx - pl], q = 0..3)
 //
 // (zero outside the image). The CPU wgrad reduces over pixels with dot products of such
 // texels: d_out rows (nkx = 1, s = 1, no padding) against input rows, one copy per kernel
@@ -27,6 +27,7 @@ layout(push_constant) uniform Push {
     uint C, H, W;          // source
     uint Hp, W4;           // rows per plane (with padding), texels per row
     uint pt, pl, stride;   // top / left padding, column stride
+    uint rs;               // row stride (> 1: subsample rows, for strided 1x1 convolutions)
     uint planes;           // nb * C
     uint rows;             // nkx * nb * C * Hp invocations (nb * C * Hp when MERGED)
     uint nkx;
@@ -46,7 +47,7 @@ void main() {
     uint kx_end = MERGED ? pc.nkx : kx + 1;
     uint kx_stride = pc.planes * pc.Hp * pc.W4; // texels between the copies of one row
     uint d = ((kx * pc.planes + bc) * pc.Hp + yp) * pc.W4;
-    int y = int(yp) - int(pc.pt);
+    int y = int(yp * pc.rs) - int(pc.pt);
     if (y < 0 || y >= int(pc.H)) {
         for (uint c = kx; c < kx_end; c++, d += kx_stride)
             for (uint t = 0; t < pc.W4; t++) dst[d + t] = vec4(0.0);

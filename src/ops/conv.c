@@ -127,7 +127,8 @@ static void reduce_splits(VcCmd *cmd, VcBuffer part, VcBuffer d_weight, uint32_t
 typedef struct CpuPlan {
     uint32_t Ho, Wo, KT;       /* output size; taps KH * KW */
     uint32_t C4, Co4;          /* texels per pixel of the NHWC4 input / d_out */
-    uint32_t Hp, Wp;           /* padded input (pad on every side) */
+    uint32_t Hp, Wp;           /* padded input copy: pad on every side, or (1x1, stride s) the Ho x Wo pixels read */
+    uint32_t ss, sc;           /* copy's source stride; the kernel's stride over the copy (ss sc = stride) */
     uint32_t Hd, Wd, Pt, Pl;   /* padded d_out for the dgrad taps: top / left padding */
     uint32_t Wo4;              /* texels per output row (wgrad copies) */
     uint32_t nb, chunks, splits;
@@ -143,8 +144,11 @@ static CpuPlan cpu_plan(VcContext *ctx, const VcConvShape *s) {
     p.KT = (uint32_t)(s->KH * s->KW);
     p.C4 = div_up((uint32_t)s->C_in, 4);
     p.Co4 = div_up((uint32_t)s->C_out, 4);
-    p.Hp = (uint32_t)(s->H + 2 * s->pad);
-    p.Wp = (uint32_t)(s->W + 2 * s->pad);
+    if (s->KH == 1 && s->KW == 1 && st > 1) { /* strided 1x1: copy only the pixels it reads */
+        p.Hp = p.Ho, p.Wp = p.Wo, p.ss = st, p.sc = 1;
+    } else {
+        p.Hp = (uint32_t)(s->H + 2 * s->pad), p.Wp = (uint32_t)(s->W + 2 * s->pad), p.ss = 1, p.sc = st;
+    }
     /* dgrad reads d_out rows qy - ty, qy = (y + pad - py) / s in [0, (H - 1 + pad) / s],
      * ty < ceil(KH / s): pad d_out above by ceil(KH / s) - 1 and below up to that qy. */
     p.Pt = div_up((uint32_t)s->KH, st) - 1;
@@ -176,15 +180,16 @@ static CpuPlan cpu_plan(VcContext *ctx, const VcConvShape *s) {
 }
 
 typedef struct Nhwc4Push {
-    uint32_t C, H, W, C4, Hp, Wp, pt, pl, Wq, total, src_off, src_texels;
+    uint32_t C, H, W, C4, Hp, Wp, pt, pl, ss, Wq, total, src_off, src_texels;
 } Nhwc4Push;
 _Static_assert(sizeof(Nhwc4Push) <= 128, "push constants");
 
-/* dst (nb, Hp, Wp, C4) texels = zero-padded copy of src (nb, C, H, W) texels from element src_off */
+/* dst (nb, Hp, Wp, C4) texels = zero-padded copy of src (nb, C, H, W) texels from element
+ * src_off, every ss-th row and column */
 static void nhwc4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off, VcBuffer dst, uint32_t nb, uint32_t C,
-                  uint32_t H, uint32_t W, uint32_t Hp, uint32_t Wp, uint32_t pt, uint32_t pl) {
+                  uint32_t H, uint32_t W, uint32_t Hp, uint32_t Wp, uint32_t pt, uint32_t pl, uint32_t ss) {
     uint32_t C4 = div_up(C, 4), Wq = div_up(Wp, 4);
-    Nhwc4Push pc = {C, H, W, C4, Hp, Wp, pt, pl, Wq, nb * Hp * Wq * C4, src_off, (uint32_t)(src.size / 16)};
+    Nhwc4Push pc = {C, H, W, C4, Hp, Wp, pt, pl, ss, Wq, nb * Hp * Wq * C4, src_off, (uint32_t)(src.size / 16)};
     VC_ASSERT((size_t)nb * Hp * Wp * C4 * 16 <= dst.size);
     VcBuffer bufs[2] = {src, dst};
     VcPipeline *p = vc_pipeline_1d(vc_cmd_context(cmd), "conv_nhwc4", "ts", sizeof pc);
@@ -192,17 +197,18 @@ static void nhwc4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off,
 }
 
 typedef struct Rows4Push {
-    uint32_t C, H, W, Hp, W4, pt, pl, stride, planes, rows, nkx, src_off, src_texels;
+    uint32_t C, H, W, Hp, W4, pt, pl, stride, rs, planes, rows, nkx, src_off, src_texels;
 } Rows4Push;
 _Static_assert(sizeof(Rows4Push) <= 128, "push constants");
 
 /* dst (nkx, nb, C, Hp, W4) texels: rows of src (nb, C, H, W), see shaders/conv_rows4.comp */
 static void rows4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off, VcBuffer dst, uint32_t nkx, uint32_t nb,
-                  uint32_t C, uint32_t H, uint32_t W, uint32_t Hp, uint32_t W4, uint32_t pt, uint32_t pl, uint32_t stride) {
+                  uint32_t C, uint32_t H, uint32_t W, uint32_t Hp, uint32_t W4, uint32_t pt, uint32_t pl, uint32_t stride,
+                  uint32_t rs) {
     /* all kx copies of a row from one window of 4 texels when its columns fit: the
      * window starts up to 3 columns early and spans 3 strides + nkx columns */
     bool merged = nkx > 1 && 3 + 3 * stride + nkx <= 16;
-    Rows4Push pc = {C, H, W, Hp, W4, pt, pl, stride, nb * C, (merged ? 1 : nkx) * nb * C * Hp, nkx, src_off,
+    Rows4Push pc = {C, H, W, Hp, W4, pt, pl, stride, rs, nb * C, (merged ? 1 : nkx) * nb * C * Hp, nkx, src_off,
                     (uint32_t)(src.size / 16)};
     VC_ASSERT((size_t)nkx * nb * C * Hp * W4 * 16 <= dst.size);
     VcBuffer bufs[2] = {src, dst};
@@ -251,7 +257,7 @@ static void igemm(VcCmd *cmd, const char *label, VcBuffer a, VcBuffer b, VcBuffe
 static void cpu_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer in, VcBuffer weight, VcBuffer work) {
     CpuPlan pl = cpu_plan(vc_cmd_context(cmd), s);
     uint32_t C_out = (uint32_t)s->C_out, C_in = (uint32_t)s->C_in, HWo = pl.Ho * pl.Wo;
-    uint32_t KH = (uint32_t)s->KH, KW = (uint32_t)s->KW, st = (uint32_t)s->stride;
+    uint32_t KH = (uint32_t)s->KH, KW = (uint32_t)s->KW;
     size_t in_img = (size_t)C_in * s->H * s->W, out_img = (size_t)C_out * HWo;
     VcBuffer wp = region(work, pl.off_w, (size_t)C_out * pl.KT * pl.C4 * 16);
     /* weight (C_out, C_in, KH, KW) -> Wp[co][(ky KW + kx) C4 + c4] texels */
@@ -264,10 +270,10 @@ static void cpu_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer
         VcBuffer in_c = images_tex(in, in_img, b0, nbc, &in_off), out_c = images(out, out_img, b0, nbc, &out_off);
         VcBuffer xp = region(work, pl.off_x, (size_t)nbc * pl.Hp * pl.Wp * pl.C4 * 16);
         nhwc4(cmd, "conv_fwd_nhwc4", in_c, in_off, xp, nbc, C_in, (uint32_t)s->H, (uint32_t)s->W, pl.Hp, pl.Wp,
-              (uint32_t)s->pad, (uint32_t)s->pad);
+              (uint32_t)s->pad, (uint32_t)s->pad, pl.ss);
         /* out[b][co][y][x] = sum_{ky, kx, c4} Wp[co][ky, kx, c4] . xp[b][y s + ky][x s + kx][c4] */
         IgemmPush g = {.M = C_out, .N = nbc * HWo, .Hq = pl.Ho, .Wq = pl.Wo, .Hs = pl.Hp, .Ws = pl.Wp, .C4 = pl.C4,
-                       .su = st, .sv = st, .L1 = KH, .L2 = KW, .L3 = pl.C4, .a1 = (int32_t)(KW * pl.C4),
+                       .su = pl.sc, .sv = pl.sc, .L1 = KH, .L2 = KW, .L3 = pl.C4, .a1 = (int32_t)(KW * pl.C4),
                        .a2 = (int32_t)pl.C4, .b1 = (int32_t)(pl.Wp * pl.C4), .b2 = (int32_t)pl.C4, .a_m = pl.KT * pl.C4,
                        .o_off = out_off, .o_m = HWo, .o_b = C_out * HWo, .o_u = pl.Wo, .o_v = 1};
         igemm(cmd, "conv_fwd_gemm", wp, xp, out_c, g, 1, false, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
@@ -322,7 +328,7 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
             uint32_t din_off;
             VcBuffer din_c = images(d_in, in_img, b0, nbc, &din_off);
             VcBuffer dp = region(work, pl.off_d, (size_t)nbc * pl.Hd * pl.Wd * pl.Co4 * 16);
-            nhwc4(cmd, "conv_dgrad_nhwc4", dout_c, dout_off, dp, nbc, C_out, pl.Ho, pl.Wo, pl.Hd, pl.Wd, pl.Pt, pl.Pl);
+            nhwc4(cmd, "conv_dgrad_nhwc4", dout_c, dout_off, dp, nbc, C_out, pl.Ho, pl.Wo, pl.Hd, pl.Wd, pl.Pt, pl.Pl, 1);
             for (uint32_t i = 0; i < nph; i++) {
                 const Phase *f = &ph[i];
                 /* d_in[b][ci][y0 + s u][x0 + s v] += sum_{ty, tx, co4}
@@ -342,15 +348,15 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
         uint32_t dr_off = dout_off / 4;
         if (pl.Wo % 4 || dout_off % 4) { /* else d_out's rows are whole texels already */
             dr = region(work, pl.off_d, (size_t)nbc * C_out * pl.Ho * pl.Wo4 * 16), dr_off = 0;
-            rows4(cmd, "conv_wgrad_rows_dout", dout_c, dout_off, dr, 1, nbc, C_out, pl.Ho, pl.Wo, pl.Ho, pl.Wo4, 0, 0, 1);
+            rows4(cmd, "conv_wgrad_rows_dout", dout_c, dout_off, dr, 1, nbc, C_out, pl.Ho, pl.Wo, pl.Ho, pl.Wo4, 0, 0, 1, 1);
         }
-        rows4(cmd, "conv_wgrad_rows_in", in_c, in_off, xs, KW, nbc, C_in, H, W, pl.Hp, pl.Wo4, pad, pad, st);
+        rows4(cmd, "conv_wgrad_rows_in", in_c, in_off, xs, KW, nbc, C_in, H, W, pl.Hp, pl.Wo4, pad, pad, st, pl.ss);
         /* part[z][co][ci][ky][kx] (+)= sum over images of split z, rows oy, texels t of
          *     Dr[b][co][oy][t] . Xs[kx][b][ci][oy s + ky][t]       (+= after the first chunk) */
         IgemmPush g = {.M = C_out, .N = C_in * pl.KT, .Hq = KH, .Wq = KW, .Hs = pl.Hp, .Ws = pl.Wo4, .C4 = 1, .su = 1,
                        .sv = nbc * C_in * pl.Hp * pl.Wo4, .L1 = nbc, .L2 = pl.Ho, .L3 = pl.Wo4,
                        .a1 = (int32_t)(C_out * pl.Ho * pl.Wo4), .a2 = (int32_t)pl.Wo4,
-                       .b1 = (int32_t)(C_in * pl.Hp * pl.Wo4), .b2 = (int32_t)(st * pl.Wo4), .a_off = dr_off,
+                       .b1 = (int32_t)(C_in * pl.Hp * pl.Wo4), .b2 = (int32_t)(pl.sc * pl.Wo4), .a_off = dr_off,
                        .a_m = pl.Ho * pl.Wo4,
                        .o_m = C_in * pl.KT, .o_b = pl.KT, .o_u = KW, .o_v = 1, .o_z = C_out * C_in * pl.KT};
         /* the first chunk writes the partial sums, the others add to them */
