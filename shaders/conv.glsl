@@ -14,4 +14,19 @@ uint conv_udiv(uint a, uint d) {
     return q;
 }
 
+// Element k (0..11) of the 12 floats t0, t1, t2, for a k that varies per invocation
+// (a few selects, no memory access).
+float conv_pick(vec4 t0, vec4 t1, vec4 t2, int k) {
+    vec4 t = k < 4 ? t0 : k < 8 ? t1 : t2;
+    int c = k & 3;
+    return c == 0 ? t.x : c == 1 ? t.y : c == 2 ? t.z : t.w;
+}
+
+// Element k (0..15) of the 16 floats t0, t1, t2, t3.
+float conv_pick4(vec4 t0, vec4 t1, vec4 t2, vec4 t3, int k) {
+    vec4 t = k < 8 ? (k < 4 ? t0 : t1) : (k < 12 ? t2 : t3);
+    int c = k & 3;
+    return c == 0 ? t.x : c == 1 ? t.y : c == 2 ? t.z : t.w;
+}
+
 #endif

@@ -1,6 +1,6 @@
 #version 450
-// conv_gemm.comp — the GEMM at the heart of every conv pass, with both operands stored
-// along the reduction dimension k (rows of vec4s):
+// conv_gemm.comp — the GEMM of the GPU-device conv path (im2col + GEMM), with both
+// operands stored along the reduction dimension k (rows of vec4s):
 //
 //   C[m, n] (+)= sum_k A[m][k] * B[n][k]      for k in split z of the reduction
 //
@@ -8,31 +8,17 @@
 //   C index = c_off + z * c_z + m * c_m + (n / ndiv) * c_hi + (n % ndiv) * c_lo
 // (forward: m = co, n = pixel (b, p) -> out[b][co][p]; wgrad: one partial per split z).
 //
-//   conv_gemm_cpu  CPU devices (lavapipe): one invocation computes a TM x TN register tile,
-//                  loading TM + TN RGBA32F texels per step before its TM * TN dot products,
-//                  no shared memory (see /work/shared/notes/lavapipe-and-gpus.md).
-//                  Bindings: A, B uniform texel buffers; C storage buffer.
-//   conv_gemm_gpu  GPUs: a 256-invocation workgroup computes a 64 x 64 tile from
-//                  shared-memory tiles of 16 k; each invocation 4 x 4 outputs, strided by
-//                  16 so that neighbouring invocations read neighbouring shared words.
-//                  Bindings: A, B, C storage buffers.
+// A 256-invocation workgroup computes a 64 x 64 tile from shared-memory tiles of 16 k; each
+// invocation 4 x 4 outputs, strided by 16 so that neighbouring invocations read
+// neighbouring shared words. Bindings: A, B, C storage buffers.
 //
-//! variant conv_gemm_cpu -DCPU=1
-//! variant conv_gemm_gpu -DCPU=0
 #include "common.glsl"
 #include "conv.glsl"
 
 layout(local_size_x_id = 0) in;
 
-#if CPU
-layout(constant_id = 1) const uint TM = 4;
-layout(constant_id = 2) const uint TN = 4;
-layout(binding = 0) uniform samplerBuffer A;  // (M, lda4) vec4s
-layout(binding = 1) uniform samplerBuffer Bt; // (N, ldb4) vec4s
-#else
 layout(std430, binding = 0) readonly buffer ABuf { vec4 A[]; };
 layout(std430, binding = 1) readonly buffer BBuf { vec4 Bt[]; };
-#endif
 layout(std430, binding = 2) buffer CBuf { float c[]; };
 
 layout(push_constant) uniform Push {
@@ -51,33 +37,6 @@ void store(uint m, uint n, uint z, float v) {
     c[i] = pc.accumulate != 0 ? c[i] + v : v;
 }
 
-#if CPU
-void main() {
-    uint tiles_n = (pc.N + TN - 1) / TN, tiles_m = (pc.M + TM - 1) / TM;
-    uint t = flat_index();
-    if (t >= tiles_m * tiles_n) return;
-    uint tm = conv_udiv(t, tiles_n), tn = t - tm * tiles_n;
-    uint m0 = tm * TM, n0 = tn * TN;
-    uint z = gl_WorkGroupID.z;
-    uint kb = z * pc.k4_split, ke = min(pc.K4, kb + pc.k4_split);
-    // rows past the edge read the last valid row (always in range); their results are dropped
-    int arow[TM], brow[TN];
-    for (uint i = 0; i < TM; i++) arow[i] = int(min(m0 + i, pc.M - 1) * pc.lda4);
-    for (uint j = 0; j < TN; j++) brow[j] = int(min(n0 + j, pc.N - 1) * pc.ldb4);
-    float acc[TM][TN];
-    for (uint i = 0; i < TM; i++)
-        for (uint j = 0; j < TN; j++) acc[i][j] = 0.0;
-    for (uint k = kb; k < ke; k++) {
-        vec4 a[TM], b[TN]; // every load first, then the multiply-adds
-        for (uint i = 0; i < TM; i++) a[i] = texelFetch(A, arow[i] + int(k));
-        for (uint j = 0; j < TN; j++) b[j] = texelFetch(Bt, brow[j] + int(k));
-        for (uint i = 0; i < TM; i++)
-            for (uint j = 0; j < TN; j++) acc[i][j] += dot(a[i], b[j]);
-    }
-    for (uint i = 0; i < TM; i++)
-        for (uint j = 0; j < TN; j++) store(m0 + i, n0 + j, z, acc[i][j]);
-}
-#else
 #define BM 64
 #define BN 64
 #define BK4 4 // k tile: 4 vec4s = 16 floats
@@ -116,4 +75,3 @@ void main() {
     for (uint i = 0; i < 4; i++)
         for (uint j = 0; j < 4; j++) store(m0 + ty + 16 * i, n0 + tx + 16 * j, z, acc[i][j]);
 }
-#endif

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "harness.h"
@@ -112,13 +113,15 @@ static void check_gpu(VcContext *ctx, const VcConvShape *s, VcConvVariant varian
     ref_conv2d_forward(s, dref_out, din, dw);
     ref_conv2d_backward(s, ref_din, ref_dw, dg, din, dw);
 
-    /* in and d_in live at offset_in bytes inside larger buffers */
+    /* in, d_in and d_out live at offset_in bytes inside larger buffers */
     VcBuffer in_all = alloc_up(ctx, NULL, ni + offset_in / 4 + 1, "in");
     VcBuffer din_all = alloc_up(ctx, NULL, ni + offset_in / 4 + 1, "d_in");
     VcBuffer b_in = vc_buffer_slice(in_all, offset_in, ni * 4), b_din = vc_buffer_slice(din_all, offset_in, ni * 4);
     vc_buffer_upload(ctx, b_in, 0, in, ni * 4);
     vc_buffer_upload(ctx, b_din, 0, din0, ni * 4);
-    VcBuffer b_w = alloc_up(ctx, w, nw, "w"), b_g = alloc_up(ctx, g, no, "d_out"), b_dw = alloc_up(ctx, dw0, nw, "d_w");
+    VcBuffer g_all = alloc_up(ctx, NULL, no + offset_in / 4 + 1, "d_out"), b_g = vc_buffer_slice(g_all, offset_in, no * 4);
+    vc_buffer_upload(ctx, b_g, 0, g, no * 4);
+    VcBuffer b_w = alloc_up(ctx, w, nw, "w"), b_dw = alloc_up(ctx, dw0, nw, "d_w");
     VcBuffer b_out = alloc_up(ctx, NULL, no, "out");
     size_t ws = vc_conv2d_workspace_bytes(ctx, s);
     VcBuffer b_work;
@@ -137,7 +140,12 @@ static void check_gpu(VcContext *ctx, const VcConvShape *s, VcConvVariant varian
     to_float(want_out, dref_out, no);
     /* run the recording twice: the forward overwrites, the backward accumulates twice */
     for (int run = 1; run <= 2; run++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         vc_cmd_run(cmd);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (getenv("VC_TEST_VERBOSE"))
+            printf("  %s run %d: %.3f s\n", name, run, (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
         vc_buffer_download(ctx, b_out, 0, got_out, no * 4);
         vc_buffer_download(ctx, b_din, 0, got_din, ni * 4);
         vc_buffer_download(ctx, b_dw, 0, got_dw, nw * 4);
@@ -168,7 +176,7 @@ static void check_gpu(VcContext *ctx, const VcConvShape *s, VcConvVariant varian
     }
 
     vc_cmd_free(cmd);
-    VcBuffer *bufs[] = {&in_all, &din_all, &b_w, &b_g, &b_dw, &b_out, &b_work};
+    VcBuffer *bufs[] = {&in_all, &din_all, &b_w, &g_all, &b_dw, &b_out, &b_work};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) vc_buffer_free(ctx, bufs[i]);
     free(in), free(w), free(g), free(din0), free(dw0), free(din), free(dw), free(dout), free(dref_out), free(dg);
     free(ref_din), free(ref_dw), free(got_out), free(got_din), free(got_dw), free(want_out), free(want_din), free(want_dw);
@@ -195,6 +203,12 @@ static double sum_ms(const VcTiming *t, int n, const char *prefix) {
     return ms;
 }
 
+static double cpu_seconds(void) {
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    return (double)r.ru_utime.tv_sec + 1e-6 * (double)r.ru_utime.tv_usec + (double)r.ru_stime.tv_sec + 1e-6 * (double)r.ru_stime.tv_usec;
+}
+
 static void bench(int batch) {
     VcContextOptions opt = {.validation = 0};
     VcContext *ctx = vc_context_new(&opt);
@@ -202,8 +216,11 @@ static void bench(int batch) {
     const VcDeviceInfo *info = vc_context_info(ctx);
     printf("device %s, batch %d, variant %s, times = best of 3 (GPU timestamps)\n", info->name, batch,
            vc_context_is_cpu(ctx) ? "cpu" : "gpu");
-    printf("%-24s %8s %9s | %8s %8s %8s | GFLOP/s fwd dgrad wgrad\n", "layer", "GFLOP", "work MiB", "fwd ms", "dgrad ms", "wgrad ms");
-    double tot_flops = 0, tot_ms[3] = {0};
+    printf("(bwd = dgrad + wgrad; per CPU-s: forward + backward FLOPs per second of this process's CPU time, an\n"
+           " estimate of the GFLOP/s of 1 core, less sensitive to other processes than wall time)\n");
+    printf("%-24s %7s %8s | %8s %8s %8s %8s | GFLOP/s fwd  dgrad  wgrad    bwd | per CPU-s\n", "layer", "GFLOP", "work MiB", "fwd ms",
+           "dgrad ms", "wgrad ms", "bwd ms");
+    double tot_flops = 0, tot_ms[4] = {0}, tot_cpu = 0;
     for (size_t l = 0; l < sizeof g_resnet / sizeof *g_resnet; l++) {
         VcConvShape s = g_resnet[l].s;
         s.B = batch;
@@ -217,27 +234,51 @@ static void bench(int batch) {
         VC_ASSERT(vc_buffer_alloc(ctx, ws, "work", &b_work) == VC_OK);
         VcCmd *cmd = vc_cmd_new(ctx, true);
         vc_conv2d_forward(cmd, &s, b_out, b_in, b_w, b_work);
-        vc_conv2d_backward(cmd, &s, b_din, b_dw, b_g, b_in, b_w, b_work);
-        double best[3] = {1e30, 1e30, 1e30};
+        VcBuffer no_din = {0}; /* the stem is the first layer: no d_in, as in training */
+        vc_conv2d_backward(cmd, &s, l == 0 ? no_din : b_din, b_dw, b_g, b_in, b_w, b_work);
+        double best[4] = {1e30, 1e30, 1e30, 1e30};
+        vc_cmd_run(cmd); /* warm-up: pipeline compilation */
+        double cpu0 = cpu_seconds();
         for (int rep = 0; rep < 3; rep++) {
             vc_cmd_run(cmd);
             int n = 0;
             const VcTiming *t = vc_cmd_timings(cmd, &n);
-            double ms[3] = {sum_ms(t, n, "conv_fwd"), sum_ms(t, n, "conv_dgrad"), sum_ms(t, n, "conv_wgrad")};
-            for (int i = 0; i < 3; i++) best[i] = fmin(best[i], ms[i]);
+            double ms[4] = {sum_ms(t, n, "conv_fwd"), sum_ms(t, n, "conv_dgrad"), sum_ms(t, n, "conv_wgrad"), 0};
+            ms[3] = ms[1] + ms[2] + sum_ms(t, n, "conv_bwd");
+            for (int i = 0; i < 4; i++) best[i] = fmin(best[i], ms[i]);
+            if (rep == 2 && getenv("VC_CONV_BENCH_DETAIL")) { /* per-kernel totals of the last run */
+                const char *labels[16];
+                int nl = 0;
+                for (int i = 0; i < n; i++) {
+                    int j = 0;
+                    while (j < nl && strcmp(labels[j], t[i].label)) j++;
+                    if (j == nl && nl < 16) labels[nl++] = t[i].label;
+                }
+                for (int j = 0; j < nl; j++) {
+                    double lms = 0, lf = 0;
+                    int cnt = 0;
+                    for (int i = 0; i < n; i++)
+                        if (!strcmp(labels[j], t[i].label)) lms += t[i].ms, lf += t[i].flops, cnt++;
+                    printf("    %-22s x%-4d %8.2f ms %7.1f GFLOP/s\n", labels[j], cnt, lms, lf / lms * 1e-6);
+                }
+            }
         }
+        double cpu = (cpu_seconds() - cpu0) / 3;
         double f = vc_conv2d_flops(&s);
-        printf("%-24s %8.3f %9.1f | %8.2f %8.2f %8.2f | %6.1f %6.1f %6.1f\n", g_resnet[l].name, f * 1e-9, ws / 1048576.0,
-               best[0], best[1], best[2], f / best[0] * 1e-6, f / best[1] * 1e-6, f / best[2] * 1e-6);
+        printf("%-24s %7.3f %8.1f | %8.2f %8.2f %8.2f %8.2f | %10.1f %6.1f %6.1f %6.1f | %5.1f\n", g_resnet[l].name, f * 1e-9,
+               ws / 1048576.0, best[0], best[1], best[2], best[3], f / best[0] * 1e-6, f / best[1] * 1e-6, f / best[2] * 1e-6,
+               2 * f / best[3] * 1e-6, 3 * f / cpu * 1e-9);
+        tot_cpu += cpu;
         tot_flops += f;
-        for (int i = 0; i < 3; i++) tot_ms[i] += best[i];
+        for (int i = 0; i < 4; i++) tot_ms[i] += best[i];
         vc_cmd_free(cmd);
         VcBuffer *bufs[] = {&b_in, &b_din, &b_w, &b_dw, &b_out, &b_g, &b_work};
         for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) vc_buffer_free(ctx, bufs[i]);
         free(x);
     }
-    printf("%-24s %8.3f %9s | %8.2f %8.2f %8.2f | %6.1f %6.1f %6.1f\n", "all layers", tot_flops * 1e-9, "", tot_ms[0],
-           tot_ms[1], tot_ms[2], tot_flops / tot_ms[0] * 1e-6, tot_flops / tot_ms[1] * 1e-6, tot_flops / tot_ms[2] * 1e-6);
+    printf("%-24s %7.3f %8s | %8.2f %8.2f %8.2f %8.2f | %10.1f %6.1f %6.1f %6.1f | %5.1f\n", "all layers", tot_flops * 1e-9, "",
+           tot_ms[0], tot_ms[1], tot_ms[2], tot_ms[3], tot_flops / tot_ms[0] * 1e-6, tot_flops / tot_ms[1] * 1e-6,
+           tot_flops / tot_ms[2] * 1e-6, 2 * tot_flops / tot_ms[3] * 1e-6, 3 * tot_flops / tot_cpu * 1e-9);
     vc_context_free(ctx);
 }
 
@@ -268,6 +309,8 @@ int main(void) {
         {2, 3, 9, 11, 5, 5, 5, 2, 2},   /* 5x5, stride 2, pad 2 */
         {2, 4, 8, 8, 6, 1, 1, 2, 0},    /* 1x1 stride 2 (shortcut) */
         {5, 6, 5, 5, 7, 1, 1, 1, 0},    /* 1x1 stride 1 */
+        {2, 3, 11, 10, 4, 3, 2, 3, 1},  /* 3x2 kernel, stride 3 */
+        {2, 3, 10, 11, 5, 1, 1, 3, 0},  /* 1x1 stride 3 */
         {3, 1, 28, 28, 32, 3, 3, 1, 1}, /* small-resnet stem */
         {2, 32, 28, 28, 64, 3, 3, 2, 1}, /* small-resnet block 1 conv1 */
     };
@@ -276,7 +319,7 @@ int main(void) {
         VcConvVariant variant = v ? VC_CONV_GPU : VC_CONV_CPU;
         for (size_t i = 0; i < n_shapes; i++) {
             check_gpu(ctx, &shapes[i], variant, 0, 0, true);
-            /* one image per chunk, tensors at unaligned offsets */
+            /* one image per chunk, in / d_in / d_out at unaligned offsets */
             check_gpu(ctx, &shapes[i], variant, 1, 12, i != 0);
         }
     }

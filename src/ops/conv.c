@@ -1,33 +1,49 @@
-/* conv.c — host side of the 2-D convolution: im2col + GEMM, in chunks of images.
+/* conv.c — host side of the 2-D convolution (forward, dgrad, wgrad), two kernel paths.
  *
- * Every pass is a GEMM whose two operands are stored along the reduction dimension (the
- * fast layout on lavapipe, and a fine one on GPUs), prepared in the `work` buffer:
+ * CPU devices (lavapipe): implicit GEMM, no im2col matrix. On lavapipe a texel fetch costs
+ * ~15 instructions per invocation (more for a scalar storage-buffer load), a multiply-add
+ * 2 per 8 invocations, so a pass that writes and re-reads a KH*KW-fold unfolded matrix
+ * costs as much as the GEMM itself. Instead each operand is copied once into a layout of
+ * RGBA32F texels along its reduction dimension, and one kernel (conv_igemm: a TM x TN
+ * register tile of dot products per invocation) fetches them directly for every tap:
+ *   forward  out[b][co][y][x] = sum_{ky,kx,c4} Wp[co][ky,kx,c4] . xp[b][y s + ky][x s + kx][c4]
+ *            xp = input in zero-padded NHWC4 (4 channels per texel, conv_nhwc4)
+ *   dgrad    one implicit GEMM per stride phase (py, px) of the transposed convolution:
+ *            d_in[b][ci][y][x] += sum_{ty,tx,co4} WTp[ci][ty,tx,co4] . dp[b][qy - ty][qx - tx][co4]
+ *            ky = py + s ty, qy = (y + pad - py) / s (exact); dp = d_out in padded NHWC4
+ *   wgrad    part[z][co][ci][ky][kx] = sum_{b in split z, oy, t} Dr[b][co][oy][t] . Xs[kx][b][ci][oy s + ky][t]
+ *            texels of 4 output columns: Dr = d_out rows (d_out itself when its rows are
+ *            whole texels), Xs = input rows shifted by kx (conv_rows4); then
+ *            d_weight += sum_z part (conv_reduce)
+ * Weights are repacked per call (conv_wpack, tiny).
  *
- *   forward  out[b][co][p]  = sum_k  Wp[co][k]   * col[n][k]      n = (b, p), k = (ci, ky, kx)
- *   dgrad    dcol[n][k]     = sum_co dT[n][co]   * WT[k][co];     d_in += col2im(dcol)
- *   wgrad    part[z][co][k] = sum_n  dP[co][n]   * colT[k][n]     (n in split z); d_w += sum_z part
+ * GPU devices: im2col into `work` + a shared-memory tiled GEMM (conv_gemm), both operands
+ * along the reduction: forward col[n][k]; dgrad dcol = dT . WT then a col2im gather;
+ * wgrad part[z] = dP . colT over split z of the pixels, then conv_reduce.
  *
- * The batch is processed in chunks of `nb` images so that the unfolded matrices stay a
+ * Both paths run the batch in chunks of `nb` images so that every scratch matrix stays a
  * bounded size (cache-sized on CPUs) and every bound range stays under the device's
  * maxStorageBufferRange; wgrad accumulates its partial sums across chunks and folds them
- * once at the end (no float atomics). Rows are padded to 4 floats (one RGBA32F texel).
+ * once at the end (no float atomics). Chunks of the user's tensors are bound from an
+ * aligned-down offset with the remainder passed as an element offset, so any image size
+ * and any buffer offset work.
  *
- * Shaders: conv_pack (strided gather into padded rows), conv_im2col_{nk,kn},
- * conv_gemm_{cpu,gpu}, conv_col2im, conv_reduce. Shapes: B = batch, C = channels,
- * H/W = input size, Ho/Wo = output size, K = C_in * KH * KW.
+ * Shapes: B = batch, C = channels, H/W = input size, Ho/Wo = output size, K = C_in KH KW.
  */
 #include "ops/conv.h"
 
 #include "ops/op.h"
 
-/* ---- tunables (measured on lavapipe, 2 cores; see the report in the op-conv branch) ---- */
-#define CPU_TM 4          /* register tile of one invocation of conv_gemm_cpu: TM x TN */
-#define CPU_TN 4
-#define CPU_GEMM_WG 64    /* invocations per workgroup of conv_gemm_cpu */
+/* ---- tunables (measured on lavapipe, 2 cores) ---- */
+#ifndef IG_TM
+#define IG_TM 16          /* conv_igemm: register tile (rows m x columns n) of one invocation */
+#define IG_TN 16
+#define IG_WG 16          /* invocations per workgroup of conv_igemm */
+#endif
+#define CPU_MIN_LANES 256 /* wgrad: split the reduction until this many invocations run */
+#define CPU_CHUNK_BYTES ((size_t)16 << 20) /* padded copies of one chunk (CPU path) */
+#define GPU_CHUNK_BYTES ((size_t)64 << 20) /* unfolded matrix of one chunk (GPU path) */
 #define IM2COL_SEG 4      /* vec4s written per im2col invocation */
-#define CPU_CHUNK_BYTES ((size_t)8 << 20)  /* unfolded matrix per chunk: stays in cache */
-#define GPU_CHUNK_BYTES ((size_t)64 << 20) /* big enough to fill a GPU */
-#define CPU_MIN_GROUPS 16 /* wgrad: split the reduction until this many workgroups run */
 #define GPU_MIN_GROUPS 128
 #define NODIV (1u << 30)  /* a divisor larger than any index: (n / NODIV) == 0 */
 #define ALIGN 256         /* sub-buffer offsets: >= every device's texel/storage alignment */
@@ -45,33 +61,324 @@ double vc_conv2d_flops(const VcConvShape *s) {
     return 2.0 * s->B * s->C_out * vc_conv_out_h(s) * vc_conv_out_w(s) * (double)s->C_in * s->KH * s->KW;
 }
 
-/* ---- planning: chunk size and workspace layout, identical for every call on a shape ---- */
-typedef struct Plan {
+static size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
+static uint32_t div_up(uint32_t x, uint32_t d) { return (x + d - 1) / d; }
+
+/* Region [off, off + bytes) of the workspace, counted from its first ALIGN-aligned byte. */
+static VcBuffer region(VcBuffer work, size_t off, size_t bytes) {
+    size_t base = (size_t)(round_up(work.offset, ALIGN) - work.offset);
+    VC_ASSERT(base + off + bytes <= work.size && "conv workspace smaller than vc_conv2d_workspace_bytes()");
+    return vc_buffer_slice(work, base + off, round_up(bytes, 16));
+}
+
+/* A bindable range holding images [b0, b0 + n) of a (B, per_img) tensor: its start is
+ * aligned down to ALIGN (storage offsets must be aligned), and *elem_off is where image b0
+ * begins inside it, in floats. The range may start before t.offset (still inside t.buf);
+ * shaders only touch the elements of the chunk. */
+static VcBuffer images(VcBuffer t, size_t per_img, uint32_t b0, uint32_t n, uint32_t *elem_off) {
+    VC_ASSERT(t.offset % 4 == 0 && ((size_t)b0 + n) * per_img * 4 <= t.size);
+    VkDeviceSize start = t.offset + (VkDeviceSize)b0 * per_img * 4, end = start + (VkDeviceSize)n * per_img * 4;
+    VkDeviceSize aligned = start / ALIGN * ALIGN;
+    *elem_off = (uint32_t)((start - aligned) / 4);
+    VcBuffer r = {.buf = t.buf, .offset = aligned, .size = end - aligned};
+    return r;
+}
+
+/* The same range bound as RGBA32F texels: its size rounded up to whole texels (still
+ * inside t.buf: buffers are carved from blocks in multiples of 256 bytes). */
+static VcBuffer images_tex(VcBuffer t, size_t per_img, uint32_t b0, uint32_t n, uint32_t *elem_off) {
+    VcBuffer r = images(t, per_img, b0, n, elem_off);
+    r.size = round_up(r.size, 16);
+    return r;
+}
+
+/* Images per chunk: scratch bytes per image near the budget, and chunk ranges of the
+ * (B, per_img) tensors bindable (<= maxStorageBufferRange, with the alignment slack). */
+static uint32_t images_per_chunk(VcContext *ctx, const VcConvShape *s, size_t scratch_per_img, size_t budget_default) {
+    size_t range = vc_context_info(ctx)->max_storage_buffer_range;
+    size_t budget = g_chunk_bytes ? g_chunk_bytes : budget_default;
+    size_t in_img = (size_t)s->C_in * s->H * s->W * 4, out_img = (size_t)s->C_out * vc_conv_out_h(s) * vc_conv_out_w(s) * 4;
+    size_t nb = VC_MAX((size_t)1, budget / scratch_per_img);
+    nb = VC_MIN(nb, (size_t)s->B);
+    nb = VC_MIN(nb, (range - ALIGN) / in_img);
+    nb = VC_MIN(nb, (range - ALIGN) / out_img);
+    VC_ASSERT(nb >= 1 && "one image of this convolution is larger than maxStorageBufferRange");
+    return (uint32_t)nb;
+}
+
+static void check_shape(const VcConvShape *s) {
+    VC_ASSERT(s->B > 0 && s->C_in > 0 && s->C_out > 0 && s->KH > 0 && s->KW > 0 && s->stride > 0 && s->pad >= 0);
+    VC_ASSERT(vc_conv_out_h(s) > 0 && vc_conv_out_w(s) > 0);
+}
+
+typedef struct ReducePush { uint32_t n, splits; } ReducePush;
+_Static_assert(sizeof(ReducePush) <= 128, "push constants");
+
+/* d_weight (n) += sum over splits of part (splits, n) */
+static void reduce_splits(VcCmd *cmd, VcBuffer part, VcBuffer d_weight, uint32_t n, uint32_t splits) {
+    ReducePush rp = {n, splits};
+    VcBuffer bufs[2] = {part, d_weight};
+    VcPipeline *p = vc_pipeline_1d(vc_cmd_context(cmd), "conv_reduce", "ss", sizeof rp);
+    vc_dispatch_1d(cmd, p, bufs, 2, &rp, n, "conv_wgrad_reduce", (double)n * splits, 4.0 * n * (splits + 2));
+}
+
+/* ======================= CPU path: padded copies + implicit GEMM ======================= */
+
+typedef struct CpuPlan {
+    uint32_t Ho, Wo, KT;       /* output size; taps KH * KW */
+    uint32_t C4, Co4;          /* texels per pixel of the NHWC4 input / d_out */
+    uint32_t Hp, Wp;           /* padded input copy: pad on every side, or (1x1, stride s) the Ho x Wo pixels read */
+    uint32_t ss, sc;           /* copy's source stride; the kernel's stride over the copy (ss sc = stride) */
+    uint32_t Hd, Wd, Pt, Pl;   /* padded d_out for the dgrad taps: top / left padding */
+    uint32_t Wo4;              /* texels per output row (wgrad copies) */
+    uint32_t nb, chunks, splits;
+    size_t off_w, off_x, off_d, off_part, total; /* workspace regions, bytes */
+} CpuPlan;
+
+static CpuPlan cpu_plan(VcContext *ctx, const VcConvShape *s) {
+    check_shape(s);
+    CpuPlan p = {0};
+    uint32_t st = (uint32_t)s->stride;
+    p.Ho = (uint32_t)vc_conv_out_h(s);
+    p.Wo = (uint32_t)vc_conv_out_w(s);
+    p.KT = (uint32_t)(s->KH * s->KW);
+    p.C4 = div_up((uint32_t)s->C_in, 4);
+    p.Co4 = div_up((uint32_t)s->C_out, 4);
+    if (s->KH == 1 && s->KW == 1 && st > 1) { /* strided 1x1: copy only the pixels it reads */
+        p.Hp = p.Ho, p.Wp = p.Wo, p.ss = st, p.sc = 1;
+    } else {
+        p.Hp = (uint32_t)(s->H + 2 * s->pad), p.Wp = (uint32_t)(s->W + 2 * s->pad), p.ss = 1, p.sc = st;
+    }
+    /* dgrad reads d_out rows qy - ty, qy = (y + pad - py) / s in [0, (H - 1 + pad) / s],
+     * ty < ceil(KH / s): pad d_out above by ceil(KH / s) - 1 and below up to that qy. */
+    p.Pt = div_up((uint32_t)s->KH, st) - 1;
+    p.Pl = div_up((uint32_t)s->KW, st) - 1;
+    uint32_t qy_max = (uint32_t)(s->H - 1 + s->pad) / st, qx_max = (uint32_t)(s->W - 1 + s->pad) / st;
+    p.Hd = p.Pt + VC_MAX(p.Ho, qy_max + 1);
+    p.Wd = p.Pl + VC_MAX(p.Wo, qx_max + 1);
+    p.Wo4 = div_up(p.Wo, 4);
+    /* per image: X holds the NHWC4 input (forward) or KW shifted row copies (wgrad),
+     * D the NHWC4 d_out (dgrad) or its row copy (wgrad) */
+    size_t x_img = VC_MAX((size_t)p.Hp * p.Wp * p.C4, (size_t)s->KW * s->C_in * p.Hp * p.Wo4) * 16;
+    size_t d_img = VC_MAX((size_t)p.Hd * p.Wd * p.Co4, (size_t)s->C_out * p.Ho * p.Wo4) * 16;
+    p.nb = images_per_chunk(ctx, s, x_img + d_img, CPU_CHUNK_BYTES);
+    p.chunks = div_up((uint32_t)s->B, p.nb);
+    /* wgrad: split the images of a chunk until enough invocations run */
+    uint32_t tiles = div_up((uint32_t)s->C_out, IG_TM) * div_up((uint32_t)s->C_in * p.KT, IG_TN);
+    p.splits = tiles >= CPU_MIN_LANES ? 1 : div_up(CPU_MIN_LANES, tiles);
+    p.splits = VC_MIN(p.splits, p.nb);
+    size_t w_bytes = (size_t)p.KT * VC_MAX((size_t)s->C_out * p.C4, (size_t)s->C_in * p.Co4) * 16;
+    size_t part_bytes = (size_t)p.splits * s->C_out * s->C_in * p.KT * 4;
+    size_t range = vc_context_info(ctx)->max_storage_buffer_range;
+    VC_ASSERT(w_bytes <= range && p.nb * x_img <= range && p.nb * d_img <= range && part_bytes <= range);
+    p.off_w = 0;
+    p.off_x = round_up(w_bytes, ALIGN);
+    p.off_d = round_up(p.off_x + p.nb * x_img, ALIGN);
+    p.off_part = round_up(p.off_d + p.nb * d_img, ALIGN);
+    p.total = round_up(p.off_part + part_bytes, ALIGN);
+    return p;
+}
+
+typedef struct Nhwc4Push {
+    uint32_t C, H, W, C4, Hp, Wp, pt, pl, ss, Wq, total, src_off, src_texels;
+} Nhwc4Push;
+_Static_assert(sizeof(Nhwc4Push) <= 128, "push constants");
+
+/* dst (nb, Hp, Wp, C4) texels = zero-padded copy of src (nb, C, H, W) texels from element
+ * src_off, every ss-th row and column */
+static void nhwc4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off, VcBuffer dst, uint32_t nb, uint32_t C,
+                  uint32_t H, uint32_t W, uint32_t Hp, uint32_t Wp, uint32_t pt, uint32_t pl, uint32_t ss) {
+    uint32_t C4 = div_up(C, 4), Wq = div_up(Wp, 4);
+    Nhwc4Push pc = {C, H, W, C4, Hp, Wp, pt, pl, ss, Wq, nb * Hp * Wq * C4, src_off, (uint32_t)(src.size / 16)};
+    VC_ASSERT((size_t)nb * Hp * Wp * C4 * 16 <= dst.size);
+    VcBuffer bufs[2] = {src, dst};
+    VcPipeline *p = vc_pipeline_1d(vc_cmd_context(cmd), "conv_nhwc4", "ts", sizeof pc);
+    vc_dispatch_1d(cmd, p, bufs, 2, &pc, pc.total, label, 0, 4.0 * nb * C * H * W + 16.0 * nb * Hp * Wp * C4);
+}
+
+typedef struct Rows4Push {
+    uint32_t C, H, W, Hp, W4, pt, pl, stride, rs, planes, rows, nkx, src_off, src_texels;
+} Rows4Push;
+_Static_assert(sizeof(Rows4Push) <= 128, "push constants");
+
+/* dst (nkx, nb, C, Hp, W4) texels: rows of src (nb, C, H, W), see shaders/conv_rows4.comp */
+static void rows4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off, VcBuffer dst, uint32_t nkx, uint32_t nb,
+                  uint32_t C, uint32_t H, uint32_t W, uint32_t Hp, uint32_t W4, uint32_t pt, uint32_t pl, uint32_t stride,
+                  uint32_t rs) {
+    /* all kx copies of a row from one window of 4 texels when its columns fit: the
+     * window starts up to 3 columns early and spans 3 strides + nkx columns */
+    bool merged = nkx > 1 && 3 + 3 * stride + nkx <= 16;
+    Rows4Push pc = {C, H, W, Hp, W4, pt, pl, stride, rs, nb * C, (merged ? 1 : nkx) * nb * C * Hp, nkx, src_off,
+                    (uint32_t)(src.size / 16)};
+    VC_ASSERT((size_t)nkx * nb * C * Hp * W4 * 16 <= dst.size);
+    VcBuffer bufs[2] = {src, dst};
+    VcPipelineDesc d = {.shader = "conv_rows4", .bindings = "ts", .push_size = sizeof pc, .spec = {VC_WG_1D, merged},
+                        .spec_count = 2};
+    VcPipeline *p = vc_pipeline_get(vc_cmd_context(cmd), &d);
+    vc_dispatch_1d(cmd, p, bufs, 2, &pc, pc.rows, label, 0, 4.0 * nb * C * H * W + 16.0 * nkx * nb * C * Hp * W4);
+}
+
+typedef struct WpackPush {
+    uint32_t C_out, C_in, KH, KW, rows, row4, C4, TX, stride, py, px, dgrad, base, total;
+} WpackPush;
+_Static_assert(sizeof(WpackPush) <= 128, "push constants");
+
+static void wpack(VcCmd *cmd, const char *label, VcBuffer weight, VcBuffer dst, WpackPush pc) {
+    pc.total = pc.rows * pc.row4;
+    VC_ASSERT(((size_t)pc.base + pc.total) * 16 <= dst.size);
+    VcBuffer bufs[2] = {weight, dst};
+    VcPipeline *p = vc_pipeline_1d(vc_cmd_context(cmd), "conv_wpack", "ss", sizeof pc);
+    vc_dispatch_1d(cmd, p, bufs, 2, &pc, pc.total, label, 0, 32.0 * pc.total);
+}
+
+typedef struct IgemmPush {
+    uint32_t M, N, Hq, Wq, Hs, Ws, C4, su, sv, r0, c0, L1, L2, L3;
+    int32_t a1, a2, b1, b2;
+    uint32_t splits, l1_split, a_off, a_m, o_off, o_m, o_b, o_u, o_v, o_z;
+} IgemmPush;
+_Static_assert(sizeof(IgemmPush) <= 128, "push constants");
+
+/* One conv_igemm dispatch (see shaders/conv_igemm.comp) with the reduction in `splits`;
+ * out += result when `accumulate`, else out = result. */
+static void igemm(VcCmd *cmd, const char *label, VcBuffer a, VcBuffer b, VcBuffer out, IgemmPush pc, uint32_t splits,
+                  bool accumulate, double flops) {
+    pc.splits = splits;
+    pc.l1_split = div_up(pc.L1, splits);
+    size_t tiles = (size_t)div_up(pc.M, IG_TM) * div_up(pc.N, IG_TN);
+    uint32_t gx, gy;
+    vc_grid_1d(tiles * splits, IG_WG, &gx, &gy);
+    VcPipelineDesc d = {.shader = "conv_igemm", .bindings = "tts", .push_size = sizeof pc,
+                        .spec = {IG_WG, IG_TM, IG_TN, accumulate}, .spec_count = 4};
+    VcBuffer bufs[3] = {a, b, out};
+    double bytes = (double)a.size + (double)b.size + 4.0 * pc.M * pc.N * splits * (1 + accumulate);
+    vc_dispatch(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), bufs, 3, &pc, gx, gy, 1, label, flops, bytes);
+}
+
+static void cpu_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer in, VcBuffer weight, VcBuffer work) {
+    CpuPlan pl = cpu_plan(vc_cmd_context(cmd), s);
+    uint32_t C_out = (uint32_t)s->C_out, C_in = (uint32_t)s->C_in, HWo = pl.Ho * pl.Wo;
+    uint32_t KH = (uint32_t)s->KH, KW = (uint32_t)s->KW;
+    size_t in_img = (size_t)C_in * s->H * s->W, out_img = (size_t)C_out * HWo;
+    VcBuffer wp = region(work, pl.off_w, (size_t)C_out * pl.KT * pl.C4 * 16);
+    /* weight (C_out, C_in, KH, KW) -> Wp[co][(ky KW + kx) C4 + c4] texels */
+    wpack(cmd, "conv_fwd_pack_w", weight, wp,
+          (WpackPush){.C_out = C_out, .C_in = C_in, .KH = KH, .KW = KW, .rows = C_out, .row4 = pl.KT * pl.C4,
+                      .C4 = pl.C4, .TX = KW, .stride = 1});
+    for (uint32_t c = 0; c < pl.chunks; c++) {
+        uint32_t b0 = c * pl.nb, nbc = VC_MIN(pl.nb, (uint32_t)s->B - b0);
+        uint32_t in_off, out_off;
+        VcBuffer in_c = images_tex(in, in_img, b0, nbc, &in_off), out_c = images(out, out_img, b0, nbc, &out_off);
+        VcBuffer xp = region(work, pl.off_x, (size_t)nbc * pl.Hp * pl.Wp * pl.C4 * 16);
+        nhwc4(cmd, "conv_fwd_nhwc4", in_c, in_off, xp, nbc, C_in, (uint32_t)s->H, (uint32_t)s->W, pl.Hp, pl.Wp,
+              (uint32_t)s->pad, (uint32_t)s->pad, pl.ss);
+        /* out[b][co][y][x] = sum_{ky, kx, c4} Wp[co][ky, kx, c4] . xp[b][y s + ky][x s + kx][c4] */
+        IgemmPush g = {.M = C_out, .N = nbc * HWo, .Hq = pl.Ho, .Wq = pl.Wo, .Hs = pl.Hp, .Ws = pl.Wp, .C4 = pl.C4,
+                       .su = pl.sc, .sv = pl.sc, .L1 = KH, .L2 = KW, .L3 = pl.C4, .a1 = (int32_t)(KW * pl.C4),
+                       .a2 = (int32_t)pl.C4, .b1 = (int32_t)(pl.Wp * pl.C4), .b2 = (int32_t)pl.C4, .a_m = pl.KT * pl.C4,
+                       .o_off = out_off, .o_m = HWo, .o_b = C_out * HWo, .o_u = pl.Wo, .o_v = 1};
+        igemm(cmd, "conv_fwd_gemm", wp, xp, out_c, g, 1, false, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
+    }
+}
+
+static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out, VcBuffer in,
+                         VcBuffer weight, VcBuffer work) {
+    CpuPlan pl = cpu_plan(vc_cmd_context(cmd), s);
+    bool dgrad = d_in.buf != VK_NULL_HANDLE;
+    uint32_t C_out = (uint32_t)s->C_out, C_in = (uint32_t)s->C_in, HWo = pl.Ho * pl.Wo;
+    uint32_t H = (uint32_t)s->H, W = (uint32_t)s->W, st = (uint32_t)s->stride, pad = (uint32_t)s->pad;
+    uint32_t KH = (uint32_t)s->KH, KW = (uint32_t)s->KW;
+    size_t in_img = (size_t)C_in * H * W, out_img = (size_t)C_out * HWo;
+    VcBuffer wt = region(work, pl.off_w, (size_t)C_in * pl.KT * pl.Co4 * 16);
+    VcBuffer part = region(work, pl.off_part, (size_t)pl.splits * C_out * C_in * pl.KT * 4);
+
+    /* stride phases (py, px) of the transposed convolution: taps ky = py + s ty; the
+     * input rows y = y0 + s u with (y + pad - py) divisible by s; d_out row qy0 + u - ty */
+    typedef struct Phase { uint32_t TY, TX, Hq, Wq, y0, x0, qy0, qx0, base; } Phase;
+    Phase ph[64];
+    uint32_t nph = 0, base = 0;
+    if (dgrad) {
+        VC_ASSERT(st * st <= 64 && "dgrad supports strides up to 8");
+        for (uint32_t py = 0; py < st; py++)
+            for (uint32_t px = 0; px < st; px++) {
+                Phase f = {0};
+                f.TY = py < KH ? div_up(KH - py, st) : 0;
+                f.TX = px < KW ? div_up(KW - px, st) : 0;
+                f.y0 = (py + st - pad % st) % st;
+                f.x0 = (px + st - pad % st) % st;
+                f.Hq = f.y0 < H ? (H - 1 - f.y0) / st + 1 : 0;
+                f.Wq = f.x0 < W ? (W - 1 - f.x0) / st + 1 : 0;
+                if (!f.TY || !f.TX || !f.Hq || !f.Wq) continue; /* no taps: gradient 0 there */
+                f.qy0 = (f.y0 + pad - py) / st;
+                f.qx0 = (f.x0 + pad - px) / st;
+                f.base = base;
+                base += C_in * f.TY * f.TX * pl.Co4;
+                /* weight -> WTp[ci][(ty TX + tx) Co4 + co4] texels of this phase */
+                wpack(cmd, "conv_dgrad_pack_w", weight, wt,
+                      (WpackPush){.C_out = C_out, .C_in = C_in, .KH = KH, .KW = KW, .rows = C_in,
+                                  .row4 = f.TY * f.TX * pl.Co4, .C4 = pl.Co4, .TX = f.TX, .stride = st, .py = py,
+                                  .px = px, .dgrad = 1, .base = f.base});
+                ph[nph++] = f;
+            }
+    }
+    for (uint32_t c = 0; c < pl.chunks; c++) {
+        uint32_t b0 = c * pl.nb, nbc = VC_MIN(pl.nb, (uint32_t)s->B - b0);
+        uint32_t dout_off, in_off;
+        VcBuffer dout_c = images_tex(d_out, out_img, b0, nbc, &dout_off), in_c = images_tex(in, in_img, b0, nbc, &in_off);
+        if (dgrad) {
+            uint32_t din_off;
+            VcBuffer din_c = images(d_in, in_img, b0, nbc, &din_off);
+            VcBuffer dp = region(work, pl.off_d, (size_t)nbc * pl.Hd * pl.Wd * pl.Co4 * 16);
+            nhwc4(cmd, "conv_dgrad_nhwc4", dout_c, dout_off, dp, nbc, C_out, pl.Ho, pl.Wo, pl.Hd, pl.Wd, pl.Pt, pl.Pl, 1);
+            for (uint32_t i = 0; i < nph; i++) {
+                const Phase *f = &ph[i];
+                /* d_in[b][ci][y0 + s u][x0 + s v] += sum_{ty, tx, co4}
+                 *     WTp[ci][ty, tx, co4] . dp[b][Pt + qy0 + u - ty][Pl + qx0 + v - tx][co4] */
+                IgemmPush g = {.M = C_in, .N = nbc * f->Hq * f->Wq, .Hq = f->Hq, .Wq = f->Wq, .Hs = pl.Hd, .Ws = pl.Wd,
+                               .C4 = pl.Co4, .su = 1, .sv = 1, .r0 = pl.Pt + f->qy0, .c0 = pl.Pl + f->qx0, .L1 = f->TY,
+                               .L2 = f->TX, .L3 = pl.Co4, .a1 = (int32_t)(f->TX * pl.Co4), .a2 = (int32_t)pl.Co4,
+                               .b1 = -(int32_t)(pl.Wd * pl.Co4), .b2 = -(int32_t)pl.Co4, .a_off = f->base,
+                               .a_m = f->TY * f->TX * pl.Co4, .o_off = din_off + f->y0 * W + f->x0, .o_m = H * W,
+                               .o_b = C_in * H * W, .o_u = st * W, .o_v = st};
+                igemm(cmd, "conv_dgrad_gemm", wt, dp, din_c, g, 1, true, 2.0 * C_in * g.N * C_out * f->TY * f->TX);
+            }
+        }
+        /* wgrad: d_out rows -> Dr[b][co][oy][t] and KW shifted input rows
+         * Xs[kx][b][ci][yp][t] = in[b][ci][yp - pad][(4 t + q) s + kx - pad], 4 pixels per texel */
+        VcBuffer dr = dout_c, xs = region(work, pl.off_x, (size_t)KW * nbc * C_in * pl.Hp * pl.Wo4 * 16);
+        uint32_t dr_off = dout_off / 4;
+        if (pl.Wo % 4 || dout_off % 4) { /* else d_out's rows are whole texels already */
+            dr = region(work, pl.off_d, (size_t)nbc * C_out * pl.Ho * pl.Wo4 * 16), dr_off = 0;
+            rows4(cmd, "conv_wgrad_rows_dout", dout_c, dout_off, dr, 1, nbc, C_out, pl.Ho, pl.Wo, pl.Ho, pl.Wo4, 0, 0, 1, 1);
+        }
+        rows4(cmd, "conv_wgrad_rows_in", in_c, in_off, xs, KW, nbc, C_in, H, W, pl.Hp, pl.Wo4, pad, pad, st, pl.ss);
+        /* part[z][co][ci][ky][kx] (+)= sum over images of split z, rows oy, texels t of
+         *     Dr[b][co][oy][t] . Xs[kx][b][ci][oy s + ky][t]       (+= after the first chunk) */
+        IgemmPush g = {.M = C_out, .N = C_in * pl.KT, .Hq = KH, .Wq = KW, .Hs = pl.Hp, .Ws = pl.Wo4, .C4 = 1, .su = 1,
+                       .sv = nbc * C_in * pl.Hp * pl.Wo4, .L1 = nbc, .L2 = pl.Ho, .L3 = pl.Wo4,
+                       .a1 = (int32_t)(C_out * pl.Ho * pl.Wo4), .a2 = (int32_t)pl.Wo4,
+                       .b1 = (int32_t)(C_in * pl.Hp * pl.Wo4), .b2 = (int32_t)(pl.sc * pl.Wo4), .a_off = dr_off,
+                       .a_m = pl.Ho * pl.Wo4,
+                       .o_m = C_in * pl.KT, .o_b = pl.KT, .o_u = KW, .o_v = 1, .o_z = C_out * C_in * pl.KT};
+        /* the first chunk writes the partial sums, the others add to them */
+        igemm(cmd, "conv_wgrad_gemm", dr, xs, part, g, pl.splits, c > 0, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
+    }
+    reduce_splits(cmd, part, d_weight, C_out * C_in * pl.KT, pl.splits);
+}
+
+/* ======================= GPU path: im2col + shared-memory GEMM ======================= */
+
+typedef struct GpuPlan {
     uint32_t Ho, Wo, HWo;  /* output size */
     uint32_t K, Kp, Cop;   /* reduction length of the forward, padded to 4; C_out padded to 4 */
     uint32_t nb, chunks;   /* images per chunk, number of chunks */
     uint32_t splits;       /* wgrad partial sums */
     size_t in_img, out_img; /* floats per image of in and out */
     size_t off_w, off_x, off_y, off_part, total; /* workspace regions (bytes from the aligned base) */
-} Plan;
+} GpuPlan;
 
-static size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
-
-/* Workgroups of one wgrad GEMM split (C_out x K outputs). */
-static uint32_t wgrad_groups(const VcConvShape *s, uint32_t K, bool cpu) {
-    if (cpu) {
-        size_t tiles = (size_t)((s->C_out + CPU_TM - 1) / CPU_TM) * ((K + CPU_TN - 1) / CPU_TN);
-        return (uint32_t)((tiles + CPU_GEMM_WG - 1) / CPU_GEMM_WG);
-    }
-    return (uint32_t)(((s->C_out + 63) / 64) * ((K + 63) / 64));
-}
-
-static Plan make_plan(VcContext *ctx, const VcConvShape *s) {
-    VC_ASSERT(s->B > 0 && s->C_in > 0 && s->C_out > 0 && s->KH > 0 && s->KW > 0 && s->stride > 0 && s->pad >= 0);
-    VC_ASSERT(vc_conv_out_h(s) > 0 && vc_conv_out_w(s) > 0);
-    const VcDeviceInfo *info = vc_context_info(ctx);
-    bool cpu_dev = vc_context_is_cpu(ctx);
-    Plan p = {0};
+static GpuPlan gpu_plan(VcContext *ctx, const VcConvShape *s) {
+    check_shape(s);
+    GpuPlan p = {0};
     p.Ho = (uint32_t)vc_conv_out_h(s);
     p.Wo = (uint32_t)vc_conv_out_w(s);
     p.HWo = p.Ho * p.Wo;
@@ -80,29 +387,21 @@ static Plan make_plan(VcContext *ctx, const VcConvShape *s) {
     p.Cop = (uint32_t)round_up((size_t)s->C_out, 4);
     p.in_img = (size_t)s->C_in * s->H * s->W;
     p.out_img = (size_t)s->C_out * p.HWo;
+    /* the unfolded matrix (the largest region) near the chunk budget */
+    size_t col_img = (size_t)p.HWo * VC_MAX(p.Kp, (size_t)p.Cop) * 4 + 16 * (size_t)p.K;
+    p.nb = images_per_chunk(ctx, s, col_img, vc_context_is_cpu(ctx) ? CPU_CHUNK_BYTES : GPU_CHUNK_BYTES);
+    p.chunks = div_up((uint32_t)s->B, p.nb);
 
-    /* images per chunk: the unfolded matrix (the largest region) near the chunk budget */
-    size_t col_img = (size_t)p.HWo * VC_MAX(p.Kp, (size_t)s->C_out) * 4 + 16 * (size_t)p.K;
-    size_t budget = g_chunk_bytes ? g_chunk_bytes : cpu_dev ? CPU_CHUNK_BYTES : GPU_CHUNK_BYTES;
-    size_t range = info->max_storage_buffer_range;
-    size_t nb = VC_MAX((size_t)1, budget / col_img);
-    nb = VC_MIN(nb, (size_t)s->B);
-    nb = VC_MIN(nb, (range - ALIGN) / (p.in_img * 4)); /* chunk ranges of in / out must be bindable */
-    nb = VC_MIN(nb, (range - ALIGN) / (p.out_img * 4));
-    VC_ASSERT(nb >= 1 && "one image of this convolution is larger than maxStorageBufferRange");
-    p.nb = (uint32_t)nb;
-    p.chunks = (uint32_t)((s->B + nb - 1) / nb);
-
-    size_t N = nb * p.HWo, Np = round_up(N, 4);
-    bool cpu = use_cpu_kernels(ctx);
-    uint32_t groups = wgrad_groups(s, p.K, cpu), want = cpu ? CPU_MIN_GROUPS : GPU_MIN_GROUPS;
-    p.splits = groups >= want ? 1 : (want + groups - 1) / groups;
+    size_t N = (size_t)p.nb * p.HWo, Np = round_up(N, 4);
+    uint32_t groups = div_up((uint32_t)s->C_out, 64) * div_up(p.K, 64);
+    p.splits = groups >= GPU_MIN_GROUPS ? 1 : div_up(GPU_MIN_GROUPS, groups);
     p.splits = (uint32_t)VC_MIN((size_t)p.splits, VC_MAX((size_t)1, Np / 4 / 16)); /* >= 16 vec4s each */
 
     size_t w_bytes = VC_MAX((size_t)s->C_out * p.Kp, (size_t)p.K * p.Cop) * 4;
     size_t x_bytes = VC_MAX(VC_MAX(N * p.Kp, N * p.K), (size_t)p.K * Np) * 4;
     size_t y_bytes = VC_MAX(N * p.Cop, (size_t)s->C_out * Np) * 4;
     size_t part_bytes = (size_t)p.splits * s->C_out * p.K * 4;
+    size_t range = vc_context_info(ctx)->max_storage_buffer_range;
     VC_ASSERT(x_bytes <= range && y_bytes <= range && w_bytes <= range && part_bytes <= range);
     p.off_w = 0;
     p.off_x = round_up(p.off_w + w_bytes, ALIGN);
@@ -112,18 +411,6 @@ static Plan make_plan(VcContext *ctx, const VcConvShape *s) {
     return p;
 }
 
-size_t vc_conv2d_workspace_bytes(VcContext *ctx, const VcConvShape *s) {
-    return make_plan(ctx, s).total + ALIGN; /* + ALIGN: the base is aligned up inside `work` */
-}
-
-/* Region [off, off + bytes) of the workspace, from its first ALIGN-aligned byte. */
-static VcBuffer region(VcBuffer work, size_t off, size_t bytes) {
-    size_t base = (size_t)(round_up(work.offset, ALIGN) - work.offset);
-    VC_ASSERT(base + off + bytes <= work.size && "conv workspace smaller than vc_conv2d_workspace_bytes()");
-    return vc_buffer_slice(work, base + off, round_up(bytes, 16));
-}
-
-/* ---- the passes ---- */
 typedef struct PackPush {
     uint32_t rows, cols, cols4, rdiv, r_hi, r_lo, cdiv, c_hi, c_lo, total, src_off;
 } PackPush;
@@ -144,12 +431,12 @@ typedef struct Im2colPush {
 _Static_assert(sizeof(Im2colPush) <= 128, "push constants");
 
 /* Unfold nbc images of `in` (from element x_off) into col (n-major: [n][Kp]) or colT (k-major: [k][Np]). */
-static void im2col(VcCmd *cmd, const VcConvShape *s, const Plan *pl, uint32_t nbc, VcBuffer in, uint32_t x_off,
+static void im2col(VcCmd *cmd, const VcConvShape *s, const GpuPlan *pl, uint32_t nbc, VcBuffer in, uint32_t x_off,
                    VcBuffer col, bool k_major, const char *label) {
     uint32_t n_pix = nbc * pl->HWo;
     uint32_t rows = k_major ? pl->K : n_pix;
     uint32_t ld4 = k_major ? (uint32_t)round_up(n_pix, 4) / 4 : pl->Kp / 4;
-    uint32_t segs = (ld4 + IM2COL_SEG - 1) / IM2COL_SEG;
+    uint32_t segs = div_up(ld4, IM2COL_SEG);
     Im2colPush pc = {n_pix, (uint32_t)s->C_in, (uint32_t)s->H, (uint32_t)s->W, (uint32_t)s->KH, (uint32_t)s->KW,
                      (uint32_t)s->stride, (uint32_t)s->pad, pl->Ho, pl->Wo, pl->K, ld4, segs, rows * segs, x_off};
     VC_ASSERT((size_t)rows * ld4 * 16 <= col.size);
@@ -168,44 +455,19 @@ _Static_assert(sizeof(GemmPush) <= 128, "push constants");
 /* C[z][m, n] (+)= sum over split z of A[m][k] B[n][k]; A, B rows of lda4 / ldb4 vec4s. */
 static void gemm(VcCmd *cmd, const char *label, VcBuffer a, VcBuffer b, VcBuffer c, GemmPush pc, uint32_t splits,
                  double flops) {
-    VcContext *ctx = vc_cmd_context(cmd);
-    pc.k4_split = (pc.K4 + splits - 1) / splits;
+    pc.k4_split = div_up(pc.K4, splits);
     VC_ASSERT((size_t)pc.M * pc.lda4 * 16 <= a.size && (size_t)pc.N * pc.ldb4 * 16 <= b.size);
     VcBuffer bufs[3] = {a, b, c};
     double bytes = 16.0 * ((double)pc.M * pc.lda4 + (double)pc.N * pc.ldb4) + 4.0 * pc.M * pc.N * splits * (1 + pc.accumulate);
     uint32_t gx, gy;
-    if (use_cpu_kernels(ctx)) {
-        VcPipelineDesc d = {.shader = "conv_gemm_cpu", .bindings = "tts", .push_size = sizeof pc,
-                            .spec = {CPU_GEMM_WG, CPU_TM, CPU_TN}, .spec_count = 3};
-        size_t tiles = (size_t)((pc.M + CPU_TM - 1) / CPU_TM) * ((pc.N + CPU_TN - 1) / CPU_TN);
-        vc_grid_1d(tiles, CPU_GEMM_WG, &gx, &gy);
-        vc_dispatch(cmd, vc_pipeline_get(ctx, &d), bufs, 3, &pc, gx, gy, splits, label, flops, bytes);
-    } else {
-        VcPipelineDesc d = {.shader = "conv_gemm_gpu", .bindings = "sss", .push_size = sizeof pc, .spec = {256}, .spec_count = 1};
-        size_t tiles = (size_t)((pc.M + 63) / 64) * ((pc.N + 63) / 64); /* one workgroup per 64 x 64 tile */
-        vc_grid_1d(tiles, 1, &gx, &gy);
-        vc_dispatch(cmd, vc_pipeline_get(ctx, &d), bufs, 3, &pc, gx, gy, splits, label, flops, bytes);
-    }
+    VcPipelineDesc d = {.shader = "conv_gemm", .bindings = "sss", .push_size = sizeof pc, .spec = {256}, .spec_count = 1};
+    size_t tiles = (size_t)div_up(pc.M, 64) * div_up(pc.N, 64); /* one workgroup per 64 x 64 tile */
+    vc_grid_1d(tiles, 1, &gx, &gy);
+    vc_dispatch(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), bufs, 3, &pc, gx, gy, splits, label, flops, bytes);
 }
 
-/* A bindable range holding images [b0, b0 + n) of a (B, per_img) tensor: its start is
- * aligned down to ALIGN (storage offsets must be aligned), and *elem_off is where image b0
- * begins inside it, in floats. The range may start before t.offset (still inside t.buf);
- * shaders only touch the elements of the chunk. */
-static VcBuffer images(VcBuffer t, size_t per_img, uint32_t b0, uint32_t n, uint32_t *elem_off) {
-    VC_ASSERT(t.offset % 4 == 0 && ((size_t)b0 + n) * per_img * 4 <= t.size);
-    VkDeviceSize start = t.offset + (VkDeviceSize)b0 * per_img * 4, end = start + (VkDeviceSize)n * per_img * 4;
-    VkDeviceSize aligned = start / ALIGN * ALIGN;
-    *elem_off = (uint32_t)((start - aligned) / 4);
-    VcBuffer r = {.buf = t.buf, .offset = aligned, .size = end - aligned};
-    return r;
-}
-
-void vc_conv2d_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer in, VcBuffer weight, VcBuffer work) {
-    VcContext *ctx = vc_cmd_context(cmd);
-    Plan pl = make_plan(ctx, s);
-    VC_ASSERT(in.size >= (size_t)s->B * pl.in_img * 4 && out.size >= (size_t)s->B * pl.out_img * 4);
-    VC_ASSERT(weight.size >= (size_t)s->C_out * pl.K * 4);
+static void gpu_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer in, VcBuffer weight, VcBuffer work) {
+    GpuPlan pl = gpu_plan(vc_cmd_context(cmd), s);
     uint32_t C_out = (uint32_t)s->C_out;
     VcBuffer wp = region(work, pl.off_w, (size_t)C_out * pl.Kp * 4);
     /* weight (C_out, K) -> Wp[co][k], rows padded to Kp */
@@ -229,18 +491,12 @@ typedef struct Col2imPush {
 } Col2imPush;
 _Static_assert(sizeof(Col2imPush) <= 128, "push constants");
 
-typedef struct ReducePush { uint32_t n, splits; } ReducePush;
-_Static_assert(sizeof(ReducePush) <= 128, "push constants");
-
-void vc_conv2d_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out, VcBuffer in,
-                        VcBuffer weight, VcBuffer work) {
+static void gpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out, VcBuffer in,
+                         VcBuffer weight, VcBuffer work) {
     VcContext *ctx = vc_cmd_context(cmd);
-    Plan pl = make_plan(ctx, s);
+    GpuPlan pl = gpu_plan(ctx, s);
     bool dgrad = d_in.buf != VK_NULL_HANDLE;
     uint32_t C_out = (uint32_t)s->C_out;
-    VC_ASSERT(in.size >= (size_t)s->B * pl.in_img * 4 && d_out.size >= (size_t)s->B * pl.out_img * 4);
-    VC_ASSERT(weight.size >= (size_t)C_out * pl.K * 4 && d_weight.size >= (size_t)C_out * pl.K * 4);
-    VC_ASSERT(!dgrad || d_in.size >= (size_t)s->B * pl.in_img * 4);
     VcBuffer wt = region(work, pl.off_w, (size_t)pl.K * pl.Cop * 4);
     VcBuffer part = region(work, pl.off_part, (size_t)pl.splits * C_out * pl.K * 4);
     /* weight (C_out, K) -> WT[k][co], rows padded to Cop */
@@ -284,8 +540,32 @@ void vc_conv2d_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffe
                       .c_m = pl.K, .ndiv = NODIV, .c_lo = 1, .c_z = C_out * pl.K, .accumulate = c > 0};
         gemm(cmd, "conv_wgrad_gemm", dP, colT, part, g, pl.splits, 2.0 * C_out * N * pl.K);
     }
-    ReducePush rp = {C_out * pl.K, pl.splits};
-    VcBuffer bufs[2] = {part, d_weight};
-    VcPipeline *p = vc_pipeline_1d(ctx, "conv_reduce", "ss", sizeof rp);
-    vc_dispatch_1d(cmd, p, bufs, 2, &rp, rp.n, "conv_wgrad_reduce", (double)rp.n * rp.splits, 4.0 * rp.n * (rp.splits + 2));
+    reduce_splits(cmd, part, d_weight, C_out * pl.K, pl.splits);
+}
+
+/* ======================= API ======================= */
+
+size_t vc_conv2d_workspace_bytes(VcContext *ctx, const VcConvShape *s) {
+    /* room for either path (tests switch variants on one device); + ALIGN: the base is
+     * aligned up inside `work` */
+    return VC_MAX(cpu_plan(ctx, s).total, gpu_plan(ctx, s).total) + ALIGN;
+}
+
+void vc_conv2d_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer in, VcBuffer weight, VcBuffer work) {
+    check_shape(s);
+    size_t in_n = (size_t)s->B * s->C_in * s->H * s->W, out_n = (size_t)s->B * s->C_out * vc_conv_out_h(s) * vc_conv_out_w(s);
+    VC_ASSERT(in.size >= in_n * 4 && out.size >= out_n * 4 && weight.size >= (size_t)s->C_out * s->C_in * s->KH * s->KW * 4);
+    if (use_cpu_kernels(vc_cmd_context(cmd))) cpu_forward(cmd, s, out, in, weight, work);
+    else gpu_forward(cmd, s, out, in, weight, work);
+}
+
+void vc_conv2d_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out, VcBuffer in,
+                        VcBuffer weight, VcBuffer work) {
+    check_shape(s);
+    size_t in_n = (size_t)s->B * s->C_in * s->H * s->W, out_n = (size_t)s->B * s->C_out * vc_conv_out_h(s) * vc_conv_out_w(s);
+    size_t w_n = (size_t)s->C_out * s->C_in * s->KH * s->KW;
+    VC_ASSERT(in.size >= in_n * 4 && d_out.size >= out_n * 4 && weight.size >= w_n * 4 && d_weight.size >= w_n * 4);
+    VC_ASSERT(d_in.buf == VK_NULL_HANDLE || d_in.size >= in_n * 4);
+    if (use_cpu_kernels(vc_cmd_context(cmd))) cpu_backward(cmd, s, d_in, d_weight, d_out, in, weight, work);
+    else gpu_backward(cmd, s, d_in, d_weight, d_out, in, weight, work);
 }

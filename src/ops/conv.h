@@ -31,9 +31,11 @@ void vc_conv2d_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffe
                         VcBuffer weight, VcBuffer work);
 
 /* Kernel variants. AUTO picks by device class at recording time (vc_context_is_cpu):
- *   CPU: register-blocked GEMM reading RGBA32F texel buffers, no shared memory (lavapipe)
- *   GPU: shared-memory tiled GEMM over storage buffers.
- * Both run on every device; tests force each one. Process-wide; call before recording. */
+ *   CPU: implicit GEMM with register tiles over RGBA32F texel copies of the operands, no
+ *        shared memory (fast on lavapipe)
+ *   GPU: im2col + shared-memory tiled GEMM over storage buffers.
+ * Both run on every device; tests force each one. Process-wide; set it before asking for
+ * the workspace size and recording. */
 typedef enum VcConvVariant { VC_CONV_AUTO = 0, VC_CONV_CPU, VC_CONV_GPU } VcConvVariant;
 void vc_conv2d_force_variant(VcConvVariant v);
 /* Target size of the unfolded matrix of one chunk of images (0: the default for the device
