@@ -321,7 +321,7 @@ static int setup(Run *r) {
                             .steps_per_epoch = (uint32_t)r->steps_per_epoch, .batch = (uint32_t)N};
 
     /* the one recorded step */
-    r->step_cmd = vc_cmd_new(r->ctx, false);
+    r->step_cmd = vc_cmd_new(r->ctx, c->profile != 0);
     vc_schedule_step(r->step_cmd, &r->sched, r->counter, vc_simclr_hyper(r->simclr), r->step);
     vc_cmd_group(r->step_cmd, "augment");
     vc_augment_record(r->step_cmd, r->aug, vc_simclr_input(r->simclr), r->data, r->perm, r->step);
@@ -385,6 +385,43 @@ static void progress(const Run *r, int epoch, int step, double loss, double ips,
     }
 }
 
+/* ---- profile: per-op totals over the timed steps ---- */
+
+typedef struct OpTotal { const char *label; double ms, flops, bytes; int calls; } OpTotal;
+
+static int by_time(const void *a, const void *b) {
+    double d = ((const OpTotal *)b)->ms - ((const OpTotal *)a)->ms;
+    return (d > 0) - (d < 0);
+}
+
+/* Accumulate the timings of the step just completed. */
+static void profile_collect(Run *r, OpTotal *tot, int *ntot, int cap) {
+    int n = 0;
+    const VcTiming *t = vc_cmd_timings(r->step_cmd, &n);
+    for (int i = 0; i < n; i++) {
+        int j = 0;
+        while (j < *ntot && strcmp(tot[j].label, t[i].label) != 0) j++;
+        if (j == *ntot) {
+            if (*ntot == cap) continue;
+            tot[(*ntot)++] = (OpTotal){.label = t[i].label};
+        }
+        tot[j].ms += t[i].ms, tot[j].flops += t[i].flops, tot[j].bytes += t[i].bytes, tot[j].calls++;
+    }
+}
+
+static void profile_print(OpTotal *tot, int ntot, int steps) {
+    qsort(tot, (size_t)ntot, sizeof *tot, by_time);
+    double all = 0;
+    for (int i = 0; i < ntot; i++) all += tot[i].ms;
+    printf("%-24s %6s %10s %7s %10s %9s %8s\n", "op", "calls", "total ms", "% step", "mean us", "GFLOP/s", "GB/s");
+    for (int i = 0; i < ntot; i++) {
+        double s = tot[i].ms * 1e-3;
+        printf("%-24s %6d %10.2f %6.1f%% %10.1f %9.2f %8.2f\n", tot[i].label, tot[i].calls, tot[i].ms, 100 * tot[i].ms / all,
+               1e3 * tot[i].ms / tot[i].calls, s > 0 ? tot[i].flops / s * 1e-9 : 0, s > 0 ? tot[i].bytes / s * 1e-9 : 0);
+    }
+    printf("GPU time per step: %.2f ms over %d steps\n", all / (steps ? steps : 1), steps);
+}
+
 /* ---- the run ---- */
 
 int vc_train_run(const VcTrainConfig *cfg) {
@@ -429,6 +466,8 @@ int vc_train_run(const VcTrainConfig *cfg) {
                 r.steps_per_epoch, vc_context_info(r.ctx)->name);
 
     const float *ring = (const float *)r.ring.mapped;
+    OpTotal prof[128];
+    int nprof = 0, prof_steps = 0;
     long step = r.start_step;
     r.t0 = vc_now();
     for (int epoch = r.start_epoch; epoch < c->epochs && st == VC_OK; epoch++) {
@@ -442,6 +481,7 @@ int vc_train_run(const VcTrainConfig *cfg) {
             if (c->max_steps && step >= r.start_step + c->max_steps) break;
             vc_cmd_submit(r.step_cmd); /* waits only for the step three submissions back */
             step++, steps++;
+            if (c->profile) profile_collect(&r, prof, &nprof, (int)VC_COUNTOF(prof)); /* waits: timings of this step */
             /* steps up to step - 3 have completed: their loss slots are final */
             for (; read < step - 3; read++) loss_sum += ring[(read + 1) % LOSS_SLOTS];
             if (k % 4 == 3 || k == r.steps_per_epoch - 1) {
@@ -498,6 +538,7 @@ int vc_train_run(const VcTrainConfig *cfg) {
         int ns = vc_simclr_optim_state(r.simclr, state, 2);
         st = vc_checkpoint_save(r.ckpt_path, r.m, c->optimizer, state, ns, NULL, 0, &meta);
     }
+    if (c->profile) profile_print(prof, nprof, prof_steps = (int)(step - r.start_step));
     if (st == VC_OK && !c->quiet) fprintf(stderr, "vkcontrast: run folder %s\n", c->out);
     teardown(&r);
     return st;

@@ -24,6 +24,7 @@ typedef struct VcTrainConfig {
     VcOptimKind optimizer;
     uint64_t seed;
     int max_steps;         /* stop after this many steps (profile/bench); 0 = all */
+    int profile;           /* time every dispatch and print the per-op table at the end */
     int progress;          /* 1 bar, 0 plain lines, -1 auto (bar on a terminal) */
     int quiet;
 } VcTrainConfig;

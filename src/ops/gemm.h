@@ -5,8 +5,9 @@
  * All matrices are row-major fp32. op(A) is M x K: A is stored (M, K), or (K, M) when
  * trans_a. op(B) is K x N: B is stored (K, N), or (N, K) when trans_b. C is (M, N).
  * beta = 1 accumulates (gradients use +=). Batched: item b starts stride_* elements after
- * item b-1. Kernel variants are picked per device class at pipeline creation (texel-buffer
- * register blocking on CPU devices, shared-memory tiles on GPUs); every variant is tested.
+ * item b-1. Kernels: a one-output-per-invocation reference (SIMPLE) and a 4x4 register
+ * tile (REG4, the default); both are tested. The tuned per-device-class kernels (texel
+ * loads for CPU devices, shared-memory tiles for GPUs) are on branch op-gemm, not yet in.
  */
 #ifndef VC_OPS_GEMM_H
 #define VC_OPS_GEMM_H
@@ -25,7 +26,7 @@ typedef struct VcGemmShape {
 void vc_gemm(VcCmd *cmd, const VcGemmShape *s, VcBuffer a, VcBuffer b, VcBuffer c, const VcBuffer *bias);
 
 /* Kernel variants, for tests and benchmarks; VC_GEMM_AUTO picks by device class. */
-typedef enum { VC_GEMM_AUTO = 0, VC_GEMM_SIMPLE, VC_GEMM_TEXEL, VC_GEMM_TILED, VC_GEMM_VARIANT_COUNT } VcGemmVariant;
+typedef enum { VC_GEMM_AUTO = 0, VC_GEMM_SIMPLE, VC_GEMM_REG4, VC_GEMM_VARIANT_COUNT } VcGemmVariant;
 void vc_gemm_force_variant(VcGemmVariant v);
 const char *vc_gemm_variant_name(VcGemmVariant v);
 

@@ -158,7 +158,9 @@ VcPipeline *vc_pipeline_get(VcContext *ctx, const VcPipelineDesc *d) {
                   .pName = "main",
                   .pSpecializationInfo = d->spec_count ? &si : NULL},
         .layout = p->layout};
+    double t0 = vc_now();
     VC_CHECK(vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1, &ci, NULL, &p->pipeline));
+    if (getenv("VKCONTRAST_DEBUG_PIPELINES")) fprintf(stderr, "vkcontrast: pipeline %s built in %.0f ms\n", key, 1e3 * (vc_now() - t0));
     p->next = ctx->pipelines;
     ctx->pipelines = p;
     return p;

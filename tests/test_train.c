@@ -1,0 +1,200 @@
+/* test_train.c — short SimCLR runs through the CLI on a Fashion-MNIST subset:
+ * the loss falls, metrics.jsonl and config.json parse, the checkpoint has the contract
+ * names, shapes and metadata, kNN is measured; a run killed after its first checkpoint
+ * and resumed ends with bit-identical weights to an uninterrupted run. */
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "harness.h"
+#include "data/dataset.h"
+#include "io/json.h"
+#include "io/safetensors.h"
+
+#define FMNIST "/usr/share/datasets/fashion-mnist"
+#define TRAIN_N 96
+#define TEST_N 64
+#define EPOCHS 3
+
+static void write_be32(FILE *f, uint32_t v) {
+    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v};
+    fwrite(b, 1, 4, f);
+}
+
+/* A small IDX copy of the first n images of a split (raw files, as a user could have). */
+static void write_idx(const char *dir, const char *prefix, const VcDataset *d, int n) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
+    FILE *f = fopen(path, "wb");
+    VC_ASSERT(f);
+    write_be32(f, 0x803), write_be32(f, (uint32_t)n), write_be32(f, 28), write_be32(f, 28);
+    fwrite(d->pixels, 1, (size_t)n * 784, f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    f = fopen(path, "wb");
+    VC_ASSERT(f);
+    write_be32(f, 0x801), write_be32(f, (uint32_t)n);
+    for (int i = 0; i < n; i++) fputc(d->labels[i], f);
+    fclose(f);
+}
+
+static pid_t spawn_train(const char *data, const char *out, const char *resume) {
+    const char *bin = getenv("VKCONTRAST_BIN");
+    VC_ASSERT(bin);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (resume)
+            execl(bin, bin, "train", "--resume", resume, "--progress", "lines", (char *)NULL);
+        else
+            execl(bin, bin, "train", "--data", data, "--out", out, "--epochs", "3", "--batch", "32", "--knn-every", "3",
+                  "--seed", "7", "--progress", "lines", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_exit(pid_t pid) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = vc_malloc((size_t)n + 1);
+    *len = fread(s, 1, (size_t)n, f);
+    s[*len] = 0;
+    fclose(f);
+    return s;
+}
+
+/* The metrics lines of a run: losses per epoch and the last kNN. */
+static int read_metrics(const char *dir, double *loss, double *knn) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    size_t len;
+    char *text = slurp(path, &len);
+    if (!text) return 0;
+    int n = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        VcJsonError err;
+        VcJson *j = vc_json_parse(line, strlen(line), &err);
+        CHECK(j != NULL, "metrics line parses: %s", line);
+        if (!j) continue;
+        double v;
+        CHECK(vc_json_number(vc_json_get(j, "loss"), &v) == VC_OK, "metrics has loss");
+        loss[n] = v;
+        const VcJson *k = vc_json_get(j, "knn_top1");
+        if (k && vc_json_number(k, &v) == VC_OK) *knn = v;
+        CHECK(vc_json_get(j, "images_per_s") && vc_json_get(j, "lr") && vc_json_get(j, "elapsed_s") && vc_json_get(j, "step"),
+              "metrics fields present");
+        vc_json_free(j);
+        n++;
+    }
+    free(text);
+    return n;
+}
+
+static int checkpoint_epoch(const char *dir) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+    VcSafetensors *st = vc_st_open(path);
+    if (!st) return -1;
+    const char *e = vc_st_meta(st, "epoch");
+    int epoch = e ? atoi(e) : -1;
+    vc_st_close(st);
+    return epoch;
+}
+
+int main(void) {
+    VcDataset train = {0}, test = {0};
+    VcDataOptions o = {.subset = TRAIN_N};
+    if (vc_dataset_load(FMNIST, VC_SPLIT_TRAIN, &o, &train) != VC_OK) {
+        printf("SKIP: %s\n", vc_last_error());
+        return 77;
+    }
+    o.subset = TEST_N;
+    VC_ASSERT(vc_dataset_load(FMNIST, VC_SPLIT_TEST, &o, &test) == VC_OK);
+    char root[] = "/tmp/vc_train_XXXXXX";
+    VC_ASSERT(mkdtemp(root));
+    char data[100], run_a[100], run_b[100];
+    snprintf(data, sizeof data, "%s/data", root);
+    snprintf(run_a, sizeof run_a, "%s/a", root);
+    snprintf(run_b, sizeof run_b, "%s/b", root);
+    mkdir(data, 0755);
+    write_idx(data, "train", &train, TRAIN_N);
+    write_idx(data, "t10k", &test, TEST_N);
+
+    /* run A: uninterrupted */
+    CHECK(wait_exit(spawn_train(data, run_a, NULL)) == 0, "run A exits 0");
+    double loss[16] = {0}, knn = -1;
+    int lines = read_metrics(run_a, loss, &knn);
+    CHECK(lines == EPOCHS, "one metrics line per epoch (%d)", lines);
+    CHECK(loss[EPOCHS - 1] < loss[0], "loss falls: %.4f -> %.4f", loss[0], loss[EPOCHS - 1]);
+    CHECK(knn > 0.2 && knn <= 1.0, "kNN top-1 measured and above chance: %.3f", knn);
+    printf("run A: loss %.4f -> %.4f, kNN %.3f\n", loss[0], loss[EPOCHS - 1], knn);
+
+    char path[700];
+    size_t len;
+    snprintf(path, sizeof path, "%s/config.json", run_a);
+    char *cfg = slurp(path, &len);
+    VcJsonError err;
+    VcJson *cj = cfg ? vc_json_parse(cfg, len, &err) : NULL;
+    CHECK(cj && vc_json_get(cj, "batch") && vc_json_get(cj, "temperature") && vc_json_get(cj, "augment"), "config.json parses");
+    vc_json_free(cj);
+    free(cfg);
+
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", run_a);
+    VcSafetensors *a = vc_st_open(path);
+    CHECK(a != NULL, "checkpoint opens: %s", vc_last_error());
+    if (a) {
+        int64_t stem[4] = {32, 1, 3, 3}, fc2[2] = {64, 128}, bn[1] = {32};
+        CHECK(vc_st_get_f32(a, "stem.conv.weight", stem, 4) != NULL, "stem.conv.weight (32,1,3,3)");
+        CHECK(vc_st_get_f32(a, "head.fc2.weight", fc2, 2) != NULL, "head.fc2.weight (64,128)");
+        CHECK(vc_st_get_f32(a, "stem.bn.running_var", bn, 1) != NULL, "stem.bn.running_var (32)");
+        CHECK(vc_st_get_f32(a, "optim.stem.conv.weight.momentum", stem, 4) != NULL, "optimizer state saved");
+        const char *keys[] = {"method", "model", "channels", "image_size", "input_mean", "input_std", "epoch", "step", "seed"};
+        for (size_t i = 0; i < VC_COUNTOF(keys); i++) CHECK(vc_st_meta(a, keys[i]) != NULL, "metadata %s", keys[i]);
+        CHECK(!strcmp(vc_st_meta(a, "model"), "small-resnet") && atoi(vc_st_meta(a, "epoch")) == EPOCHS, "metadata values");
+    }
+
+    /* run B: killed after its first checkpoint, then resumed */
+    pid_t pid = spawn_train(data, run_b, NULL);
+    int epoch = -1;
+    for (int tries = 0; tries < 30000 && epoch < 1; tries++) { /* up to 10 minutes */
+        usleep(20000);
+        epoch = checkpoint_epoch(run_b);
+    }
+    kill(pid, SIGKILL);
+    wait_exit(pid);
+    CHECK(epoch >= 1 && epoch < EPOCHS, "killed mid-run after checkpoint of epoch %d", epoch);
+    CHECK(wait_exit(spawn_train(NULL, NULL, run_b)) == 0, "resumed run exits 0");
+    CHECK(checkpoint_epoch(run_b) == EPOCHS, "resumed run finished all epochs");
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", run_b);
+    VcSafetensors *b = vc_st_open(path);
+    CHECK(b != NULL, "resumed checkpoint opens");
+    if (a && b) {
+        int same = 0, total = 0;
+        for (size_t i = 0; i < vc_st_count(a); i++) {
+            const VcStTensor *ta = vc_st_at(a, i), *tb = vc_st_get(b, ta->name);
+            total++;
+            same += tb && tb->nbytes == ta->nbytes && memcmp(ta->data, tb->data, ta->nbytes) == 0;
+        }
+        CHECK(same == total, "kill-and-resume: %d of %d tensors bit-identical to the uninterrupted run", same, total);
+    }
+    vc_st_close(a);
+    vc_st_close(b);
+    vc_dataset_free(&train);
+    vc_dataset_free(&test);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
+    return th_finish();
+}
