@@ -138,7 +138,7 @@ int main(void) {
     int lines = read_metrics(run_a, loss, &knn);
     CHECK(lines == EPOCHS, "one metrics line per epoch (%d)", lines);
     CHECK(loss[EPOCHS - 1] < loss[0], "loss falls: %.4f -> %.4f", loss[0], loss[EPOCHS - 1]);
-    CHECK(knn > 0.2 && knn <= 1.0, "kNN top-1 measured and above chance: %.3f", knn);
+    CHECK(knn > 0.1 && knn <= 1.0, "kNN top-1 measured and above chance (10 classes): %.3f", knn);
     printf("run A: loss %.4f -> %.4f, kNN %.3f\n", loss[0], loss[EPOCHS - 1], knn);
 
     char path[700];
