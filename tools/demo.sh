@@ -14,10 +14,10 @@ type=$(./build/vkcontrast devices --json | tr -d '\n' | sed -n 's/.*"type": "\([
 out=runs/demo-$(date +%Y%m%d-%H%M%S)
 if [ "$type" = "cpu" ]; then
   echo "demo: CPU device (lavapipe): SimCLR on a 2048-image subset, 2 epochs, batch 128"
-  set -- --subset 2048 --epochs 2 --batch 128 "$@"
+  set -- --subset 2048 --epochs 2 --batch 128 --knn-every 2 "$@"
 else
   echo "demo: GPU device: SimCLR on all 60000 images, 10 epochs, batch 256"
-  set -- --epochs 10 --batch 256 "$@"
+  set -- --epochs 10 --batch 256 --knn-every 5 "$@"
 fi
 ./build/vkcontrast train --out "$out" "$@"
 echo "demo: last epoch (kNN: weighted k=200 on the 128-d representation, training images as the bank, 10000 test images scored):"
