@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <stb/stb_image.h>
+
 #include "harness.h"
 #include "data/dataset.h"
 #include "io/json.h"
@@ -191,9 +193,20 @@ int main(void) {
     }
     vc_st_close(a);
     vc_st_close(b);
+
+    /* the augmentation grid: original + 6 views per image, a PNG stb reads back */
+    char cmd[900], grid[200];
+    snprintf(grid, sizeof grid, "%s/grid.png", root);
+    snprintf(cmd, sizeof cmd, "'%s' augment --data '%s' --out '%s' --count 3 >/dev/null", getenv("VKCONTRAST_BIN"), data, grid);
+    CHECK(system(cmd) == 0, "vkcontrast augment exits 0");
+    int gw = 0, gh = 0, gc = 0;
+    int ok = stbi_info(grid, &gw, &gh, &gc);
+    CHECK(ok && gw == 7 * 28 + 8 * 2 && gh == 3 * 28 + 4 * 2, "grid PNG is 7 x 3 cells with 2-pixel gaps (%dx%d): %s", gw, gh,
+          ok ? "read" : stbi_failure_reason());
+    snprintf(cmd, sizeof cmd, "'%s' augment --data '%s/missing' --out '%s' 2>/dev/null", getenv("VKCONTRAST_BIN"), root, grid);
+    CHECK(system(cmd) != 0, "augment on a missing path fails");
     vc_dataset_free(&train);
     vc_dataset_free(&test);
-    char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf %s", root);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
     return th_finish();

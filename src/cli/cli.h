@@ -7,6 +7,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_augment(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 
 /* Print "vkcontrast: <message>" to stderr and return 1 (for `return cli_fail(...)`). */

@@ -25,6 +25,7 @@ static const char *usage =
     "  train [options]           train SimCLR (default: small-resnet on Fashion-MNIST)\n"
     "  eval --checkpoint F       kNN accuracy of a checkpoint's representation\n"
     "  embed --checkpoint F --data PATH --out X.npy   features and labels as .npy\n"
+    "  augment --out GRID.png    PNG grid of images and their augmented views\n"
     "  profile [train options] [--steps N]   time every dispatch of N steps, table by op\n"
     "  bench ops [--json]        GFLOP/s of GEMM and the conv layers, next to OpenBLAS\n"
     "\n"
@@ -41,6 +42,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "profile")) return cmd_profile(argc - 1, argv + 1);
+    if (!strcmp(cmd, "augment")) return cmd_augment(argc - 1, argv + 1);
     if (!strcmp(cmd, "embed")) return cmd_embed(argc - 1, argv + 1);
     fprintf(stderr, "vkcontrast: unknown command '%s'\n\n%s", cmd, usage);
     return 2;
