@@ -11,7 +11,7 @@
 
 static void run_case(VcContext *ctx, VcGemmVariant v, int M, int N, int K, bool ta, bool tb, int batch, bool use_bias, float beta) {
     int nb = batch > 1 ? batch : 1;
-    size_t sa = (size_t)M * K + 3, sb = (size_t)K * N + 5, sc = (size_t)M * N + 64; /* strides with gaps */
+    size_t sa = (size_t)M * K + 4, sb = (size_t)K * N + 8, sc = (size_t)M * N + 64; /* strides with gaps */
     size_t na = sa * nb, nbuf = sb * nb, nc = sc * nb;
     float *a = vc_malloc(na * 4), *b = vc_malloc(nbuf * 4), *c = vc_malloc(nc * 4), *bias = vc_malloc((size_t)N * 4);
     double *want = vc_malloc(nc * sizeof(double));
@@ -27,6 +27,9 @@ static void run_case(VcContext *ctx, VcGemmVariant v, int M, int N, int K, bool 
     vc_buffer_upload(ctx, a_s, 0, a, na * 4), vc_buffer_upload(ctx, b_s, 0, b, nbuf * 4);
     vc_buffer_upload(ctx, c_s, 0, c, nc * 4), vc_buffer_upload(ctx, bias_s, 0, bias, (size_t)N * 4);
     vc_gemm_force_variant(v);
+    if (v == VC_GEMM_TEXEL && !vc_gemm_texel_ok(&(VcGemmShape){.M = M, .N = N, .K = K, .trans_a = ta, .trans_b = tb, .batch = batch,
+                                                                .stride_a = sa, .stride_b = sb}, a_s, b_s))
+        v = VC_GEMM_REG4; /* the texel kernel falls back: name what actually ran */
     VcGemmShape s = {.M = M, .N = N, .K = K, .trans_a = ta, .trans_b = tb, .batch = batch, .stride_a = sa, .stride_b = sb,
                      .stride_c = sc, .alpha = 1, .beta = beta};
     VcCmd *cmd = vc_cmd_new(ctx, false);
@@ -49,13 +52,15 @@ static void run_case(VcContext *ctx, VcGemmVariant v, int M, int N, int K, bool 
 int main(void) {
     VcContext *ctx = th_gpu();
     th_seed(3);
-    static const int shapes[][3] = {{1, 1, 1}, {7, 13, 5}, {33, 65, 17}, {64, 64, 64}, {129, 31, 257}, {1, 128, 512}};
+    static const int shapes[][3] = {{1, 1, 1}, {7, 13, 5}, {33, 65, 17}, {64, 64, 64}, {129, 31, 257}, {1, 128, 512},
+                                    {7, 13, 4}, {33, 65, 20}, {129, 31, 256}};
     for (int v = VC_GEMM_SIMPLE; v < VC_GEMM_VARIANT_COUNT; v++)
         for (size_t i = 0; i < VC_COUNTOF(shapes); i++)
             for (int t = 0; t < 4; t++)
                 run_case(ctx, (VcGemmVariant)v, shapes[i][0], shapes[i][1], shapes[i][2], t & 1, t >> 1, 1, i % 2 == 1,
                          i % 3 == 2 ? 1.0f : 0.0f);
     for (int v = VC_GEMM_SIMPLE; v < VC_GEMM_VARIANT_COUNT; v++) {
+        run_case(ctx, (VcGemmVariant)v, 9, 11, 8, false, true, 3, true, 1.0f);
         run_case(ctx, (VcGemmVariant)v, 9, 11, 6, false, true, 3, true, 1.0f);
         run_case(ctx, (VcGemmVariant)v, 5, 4, 7, true, false, 3, false, 0.0f);
     }

@@ -5,9 +5,10 @@
  * All matrices are row-major fp32. op(A) is M x K: A is stored (M, K), or (K, M) when
  * trans_a. op(B) is K x N: B is stored (K, N), or (N, K) when trans_b. C is (M, N).
  * beta = 1 accumulates (gradients use +=). Batched: item b starts stride_* elements after
- * item b-1. Kernels: a one-output-per-invocation reference (SIMPLE) and a 4x4 register
- * tile (REG4, the default); both are tested. The tuned per-device-class kernels (texel
- * loads for CPU devices, shared-memory tiles for GPUs) are on branch op-gemm, not yet in.
+ * item b-1. Kernels: a one-output-per-invocation reference (SIMPLE), a 4x4 register tile
+ * over storage buffers (REG4, any layout) and, for A (M, K) with B (N, K) and K % 4 == 0, a
+ * 4x4 tile reading both operands along K as RGBA32F texels (TEXEL, the default where it
+ * applies). All are tested. GPU shared-memory tiles are still to come.
  */
 #ifndef VC_OPS_GEMM_H
 #define VC_OPS_GEMM_H
@@ -26,7 +27,9 @@ typedef struct VcGemmShape {
 void vc_gemm(VcCmd *cmd, const VcGemmShape *s, VcBuffer a, VcBuffer b, VcBuffer c, const VcBuffer *bias);
 
 /* Kernel variants, for tests and benchmarks; VC_GEMM_AUTO picks by device class. */
-typedef enum { VC_GEMM_AUTO = 0, VC_GEMM_SIMPLE, VC_GEMM_REG4, VC_GEMM_VARIANT_COUNT } VcGemmVariant;
+typedef enum { VC_GEMM_AUTO = 0, VC_GEMM_SIMPLE, VC_GEMM_REG4, VC_GEMM_TEXEL, VC_GEMM_VARIANT_COUNT } VcGemmVariant;
+/* Whether the TEXEL kernel can take this call (layout, K % 4, 16-byte offsets and strides). */
+bool vc_gemm_texel_ok(const VcGemmShape *s, VcBuffer a, VcBuffer b);
 void vc_gemm_force_variant(VcGemmVariant v);
 const char *vc_gemm_variant_name(VcGemmVariant v);
 
