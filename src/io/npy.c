@@ -1,11 +1,10 @@
 /* npy.c — write .npy (magic, version 1.0, header dict padded to 64 bytes, raw data). */
 #include "io/npy.h"
 
-#include <errno.h>
-#include <stdbool.h>
+#include "io/atomic.h"
+
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "util.h"
 
@@ -18,23 +17,10 @@ static int write_npy(const char *path, const char *descr, const char *shape, con
     memset(header + len, ' ', (size_t)pad);
     header[len + pad] = '\n';
     uint16_t hlen = (uint16_t)(len + pad + 1);
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    bool ok = f != NULL;
-    if (ok) {
-        unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
-        ok = fwrite(pre, 1, 10, f) == 10 && fwrite(header, 1, hlen, f) == hlen && fwrite(data, 1, bytes, f) == bytes;
-        ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
-        ok &= fclose(f) == 0;
-    }
-    if (ok) ok = rename(tmp, path) == 0;
-    if (!ok) {
-        vc_set_error("cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-        return VC_ERR_IO;
-    }
-    return VC_OK;
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
+    const void *parts[3] = {pre, header, data};
+    size_t sizes[3] = {sizeof pre, hlen, bytes};
+    return vc_write_atomic(path, parts, sizes, 3);
 }
 
 int vc_npy_write_f32(const char *path, const float *data, size_t rows, size_t cols) {

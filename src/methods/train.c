@@ -24,6 +24,7 @@
 #include "data/dataset.h"
 #include "eval/embed.h"
 #include "eval/knn.h"
+#include "io/atomic.h"
 #include "io/checkpoint.h"
 #include "io/json.h"
 #include "io/metrics.h"
@@ -66,21 +67,6 @@ static int make_dir(const char *path) {
         }
     if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
         vc_set_error("cannot create run folder %s: %s", path, strerror(errno));
-        return VC_ERR_IO;
-    }
-    return VC_OK;
-}
-
-static int write_file_atomic(const char *path, const char *text) {
-    char tmp[700];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    bool ok = f && fputs(text, f) >= 0;
-    if (f) ok &= fflush(f) == 0 && fsync(fileno(f)) == 0, ok &= fclose(f) == 0;
-    if (ok) ok = rename(tmp, path) == 0;
-    if (!ok) {
-        vc_set_error("cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
         return VC_ERR_IO;
     }
     return VC_OK;
@@ -452,7 +438,9 @@ int vc_train_run(const VcTrainConfig *cfg) {
     snprintf(cfg_path, sizeof cfg_path, "%s/config.json", c->out);
     if (!c->resume[0]) {
         char *text = config_json(&r);
-        st = write_file_atomic(cfg_path, text);
+        const void *parts[1] = {text};
+        size_t sizes[1] = {strlen(text)};
+        st = vc_write_atomic(cfg_path, parts, sizes, 1);
         free(text);
         if (st != VC_OK) {
             teardown(&r);
