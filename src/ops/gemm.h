@@ -29,6 +29,11 @@ typedef enum { VC_GEMM_AUTO = 0, VC_GEMM_SIMPLE, VC_GEMM_TEXEL, VC_GEMM_TILED, V
 void vc_gemm_force_variant(VcGemmVariant v);
 const char *vc_gemm_variant_name(VcGemmVariant v);
 
+/* Name of the shader vc_gemm would run for this call on this device under the current
+ * variant choice ("gemm_simple", "gemm_reg_tex", "gemm_reg_ssbo", "gemm_tiled"), for
+ * benchmarks and tests: the TEXEL variant reads texel buffers only when the layout allows. */
+const char *vc_gemm_kernel(VcContext *ctx, const VcGemmShape *s, VcBuffer a, VcBuffer b);
+
 /* FLOPs of one call (2*M*N*K per batch item), for profiles and benchmarks. */
 double vc_gemm_flops(const VcGemmShape *s);
 
