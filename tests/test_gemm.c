@@ -268,6 +268,17 @@ static void test_linear_gemm(VcContext *ctx, const char *name, int B, int in, in
     free(yd), free(dxd), free(dwd), free(dbd), free(want), free(got);
 }
 
+/* The tiled kernel's 128 x 128 blocks (picked when C has >= 4M elements, M, N >= 128). */
+static void test_tiled_big_blocks(VcContext *ctx) {
+    vc_gemm_force_variant(VC_GEMM_TILED);
+    for (int t = 0; t < 4; t += 3) { /* NN and TT */
+        VcGemmShape s = {.M = 2049, .N = 2051, .K = 7, .trans_a = t & 1, .trans_b = t >> 1, .alpha = 1, .beta = 1};
+        Opts o = {.bias = true, .alpha = 1, .beta = 1, .off = 3};
+        run_case(ctx, &s, &o, "tiled 128x128 blocks");
+    }
+    vc_gemm_force_variant(VC_GEMM_AUTO);
+}
+
 /* A batch too long for one dispatch (z <= 65535). */
 static void test_long_batch(VcContext *ctx) {
     int batch = 70001;
@@ -326,6 +337,7 @@ int main(void) {
         test_linear_gemm(ctx, vc_gemm_variant_name((VcGemmVariant)v), 64, 128, 64);
     }
     vc_gemm_force_variant(VC_GEMM_AUTO);
+    test_tiled_big_blocks(ctx);
     test_long_batch(ctx);
     test_huge_c(ctx);
     return th_finish();
