@@ -19,16 +19,18 @@
 // floats too; src/ops/gemm.c checks all this and otherwise picks gemm_reg_ssbo, the same
 // kernel reading plain storage buffers one float at a time (any shape and offset).
 //
-// Edge blocks: rows/columns past M/N are clamped (valid memory, results not stored); a K
-// not divisible by 4 (possible only when neither operand is K-contiguous, or with the
-// storage-buffer loads) ends with one guarded step that reads zeros past K.
+// Edge blocks: rows/columns past M/N are clamped (valid memory, results not stored); values
+// past K read as zero (a K not divisible by 4 is possible only when neither operand is
+// K-contiguous, or with the storage-buffer loads).
 // Results are written 4 at a time (vec4 stores, 4x fewer lane loops) when the host sets
 // flag 2 (C rows, offset and stride in whole vec4, bias offset too); else one at a time.
 //
-// Measured on lavapipe (Mesa 22.3, 2 cores, Zen 5, under load from other jobs) at 2048^3,
-// GFLOP/s per 2 cores of CPU time: 32x8 DEPTH 2 (chosen) 45-50; 32x16 DEPTH 2 48-55 but
-// LLVM needs 60-100 s to compile it with both operands transposed; 32x16 ~45, 64x16 ~43,
-// 16x16 ~34, 32x32 ~34, 8x8 ~28. vec4 stores: 1.7x faster than scalar ones at K = 32.
+// Measured on lavapipe (Mesa 22.3, 2 cores, Zen 5, often under load from other jobs),
+// 2048^3, GFLOP/s per 2 cores of CPU time: 32x16 DEPTH 2 (chosen) 50-55; 32x8 45-50 (DEPTH
+// 1 about the same); 64x16 ~43, 16x16 ~34, 32x32 ~34, 8x8 ~28. On the conv shape
+// 128x12544x576: 32x16 45-52, 32x8 22-38. vec4 stores: 1.7x faster than scalar ones at
+// K = 32. Lavapipe compiles at the first dispatch (keeping the result in Mesa's disk
+// cache): about 2 s per pipeline uncached.
 // Reading the transposes from push constants instead of spec constants cost 35%.
 // Where the time goes (perf): ~40% in lavapipe's texel fetch (8 lane loads + transpose per
 // texel, stalls on cache misses), the rest multiply-adds with accumulators spilled to the
@@ -38,7 +40,8 @@
 // vc_grid_1d (x then y), z = batch item. Blocks are ordered with n fastest, so the
 // invocations of one SIMD group share their A rows.
 //! variant gemm_reg_tex -DTEXEL=1
-//! variant gemm_reg_ssbo
+// (src/ops/gemm.c knows the tile sizes of both variants)
+//! variant gemm_reg_ssbo -DDEPTH=1 -DTN=8
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 #include "gemm_common.glsl"
@@ -47,7 +50,7 @@
 #define TM 32 // rows of C per invocation (multiple of 4)
 #endif
 #ifndef TN
-#define TN 8 // columns of C per invocation (multiple of 4)
+#define TN 16 // columns of C per invocation (multiple of 4)
 #endif
 #ifndef DEPTH
 #define DEPTH 2 // K steps of 4 loaded before each round of multiply-adds
@@ -72,14 +75,17 @@ vec4 ra[DEPTH * TM]; // ra[d * TM + i] = A[m0 + i][k + 4d .. k + 4d + 3]
 vec4 rb[DEPTH * TN]; // rb[d * TN + j] = B[k + 4d .. k + 4d + 3][n0 + j]
 
 // Fill slot d of ra and rb for the K step starting at k = 4 * kq. `tail`: this step reaches
-// past K, so values at k >= K read as zero (never for K-contiguous texel loads, whose K is
-// a multiple of 4).
+// past K, so values at k >= K read as zero (for K-contiguous texel loads, whose K is a
+// multiple of 4, the whole step is then past K).
 void load_step(uint a0, uint b0, uint m0, uint n0, uint kq, bool tail, int d) {
     uint k = 4u * kq;
 #ifdef TEXEL
     if (!TRANS_A) {
-        uint K4 = pc.K / 4u;
-        [[unroll]] for (int i = 0; i < TM; i++) ra[d * TM + i] = texelFetch(ta, int(a0 + min(m0 + i, pc.M - 1u) * K4 + kq));
+        uint K4 = pc.K / 4u, kc = min(kq, K4 - 1u);
+        [[unroll]] for (int i = 0; i < TM; i++) {
+            vec4 t = texelFetch(ta, int(a0 + min(m0 + i, pc.M - 1u) * K4 + kc));
+            ra[d * TM + i] = tail ? vec4(0.0) : t;
+        }
     } else {
         uint M4 = pc.M / 4u;
         [[unroll]] for (int p = 0; p < TM / 4; p++) {
@@ -95,8 +101,11 @@ void load_step(uint a0, uint b0, uint m0, uint n0, uint kq, bool tail, int d) {
         }
     }
     if (TRANS_B) {
-        uint K4 = pc.K / 4u;
-        [[unroll]] for (int j = 0; j < TN; j++) rb[d * TN + j] = texelFetch(tb, int(b0 + min(n0 + j, pc.N - 1u) * K4 + kq));
+        uint K4 = pc.K / 4u, kc = min(kq, K4 - 1u);
+        [[unroll]] for (int j = 0; j < TN; j++) {
+            vec4 t = texelFetch(tb, int(b0 + min(n0 + j, pc.N - 1u) * K4 + kc));
+            rb[d * TN + j] = tail ? vec4(0.0) : t;
+        }
     } else {
         uint N4 = pc.N / 4u;
         [[unroll]] for (int p = 0; p < TN / 4; p++) {
@@ -144,9 +153,12 @@ void main() {
     float acc[TM * TN];
     [[unroll]] for (int i = 0; i < TM * TN; i++) acc[i] = 0.0;
 
-    uint steps = pc.K / 4u, k = 0u;
-    for (; k + DEPTH <= steps; k += DEPTH) {
-        [[unroll]] for (int d = 0; d < DEPTH; d++) load_step(a0, b0, m0, n0, k + d, false, d);
+    // K in steps of 4, DEPTH steps per round; the steps of the last round that reach past K
+    // (a partial step, or a whole one when the step count is not a multiple of DEPTH) read
+    // zeros. One loop body only: lavapipe's compile time grows fast with code size.
+    uint steps = (pc.K + 3u) / 4u, full = pc.K / 4u;
+    for (uint k = 0u; k < steps; k += DEPTH) {
+        [[unroll]] for (int d = 0; d < DEPTH; d++) load_step(a0, b0, m0, n0, k + d, k + d >= full, d);
         [[unroll]] for (int i = 0; i < TM; i++)
             [[unroll]] for (int j = 0; j < TN; j++) {
                 float s = dot(ra[i], rb[j]);
@@ -154,32 +166,31 @@ void main() {
                 acc[i * TN + j] += s;
             }
     }
-    for (; k < steps + ((pc.K & 3u) != 0u ? 1u : 0u); k++) { // remaining steps, the last one maybe partial
-        load_step(a0, b0, m0, n0, k, k == steps, 0);
-        [[unroll]] for (int i = 0; i < TM; i++)
-            [[unroll]] for (int j = 0; j < TN; j++) acc[i * TN + j] += dot(ra[i], rb[j]);
-    }
 
-    // epilogue: C = alpha * acc (+ bias) (+ beta * C), rows and columns inside M x N only
+    // Epilogue: C = alpha * acc (+ bias) (+ beta * C) for the rows and columns inside
+    // M x N. Rows go one at a time through a real loop: row 0 of acc is written, then every
+    // row moves up one. Unrolled, the TM*TN stores (each a loop over the SIMD lanes in
+    // lavapipe, plus the bias/beta branches) took LLVM 12 s to compile; this takes 0.5 s
+    // and runs as fast.
     uint c0 = pc.c_off + z * pc.stride_c;
-    if ((pc.flags & 2u) != 0u) {
-        [[unroll]] for (int i = 0; i < TM; i++) {
-            if (m0 + i >= pc.M) break;
-            [[unroll]] for (int j = 0; j < TN; j += 4) {
-                if (n0 + j >= pc.N) break; // N % 4 == 0 here: the whole vec4 is inside
-                uint idx = (c0 + (m0 + i) * pc.N + n0 + j) / 4u;
-                uint e = i * TN + j;
-                vec4 v = pc.alpha * vec4(acc[e], acc[e + 1], acc[e + 2], acc[e + 3]);
-                if ((pc.flags & 1u) != 0u) v += bias4[(pc.bias_off + n0 + j) / 4u];
-                if (pc.beta != 0.0) v += pc.beta * c4[idx];
-                c4[idx] = v;
+    [[dont_unroll]] for (int i = 0; i < TM; i++) {
+        uint m = m0 + i;
+        if (m < pc.M) {
+            if ((pc.flags & 2u) != 0u) { // N % 4 == 0: a vec4 starting inside N is inside
+                [[unroll]] for (int j = 0; j < TN; j += 4) {
+                    if (n0 + j < pc.N) {
+                        uint idx = (c0 + m * pc.N + n0 + j) / 4u;
+                        vec4 v = pc.alpha * vec4(acc[j], acc[j + 1], acc[j + 2], acc[j + 3]);
+                        if ((pc.flags & 1u) != 0u) v += bias4[(pc.bias_off + n0 + j) / 4u];
+                        if (pc.beta != 0.0) v += pc.beta * c4[idx];
+                        c4[idx] = v;
+                    }
+                }
+            } else {
+                [[unroll]] for (int j = 0; j < TN; j++)
+                    if (n0 + j < pc.N) gemm_store(z, m, n0 + j, acc[j]);
             }
         }
-    } else {
-        [[unroll]] for (int i = 0; i < TM; i++) {
-            if (m0 + i >= pc.M) break;
-            [[unroll]] for (int j = 0; j < TN; j++)
-                if (n0 + j < pc.N) gemm_store(z, m0 + i, n0 + j, acc[i * TN + j]);
-        }
+        [[unroll]] for (int r = 0; r < (TM - 1) * TN; r++) acc[r] = acc[r + TN];
     }
 }

@@ -37,8 +37,9 @@ typedef struct GemmPush {
 _Static_assert(sizeof(GemmPush) <= 128, "push constants");
 
 #define BIND_ALIGN 256u /* bytes: >= every device's min{Storage,Texel}BufferOffsetAlignment */
-#define REG_TM 32       /* TM x TN of shaders/gemm_reg.comp (its defaults) */
-#define REG_TN 8
+#define REG_TM 32       /* TM x TN of gemm_reg_tex, and TM of gemm_reg_ssbo (shaders/gemm_reg.comp) */
+#define REG_TN 16
+#define REG_SSBO_TN 8   /* gemm_reg_ssbo: smaller, as its loads make much more code to compile */
 #define REG_WG 16       /* invocations per workgroup of gemm_reg */
 #define SIMPLE_WG 16    /* 16 x 16 workgroups of gemm_simple */
 
@@ -113,7 +114,7 @@ typedef struct Plan {
     VcPipeline *pipe;
     const char *bindings; /* kinds of A and B: "tt" or "ss" */
     int kind;             /* VC_GEMM_SIMPLE / TEXEL / TILED */
-    uint32_t bm, bn;      /* TILED block sizes */
+    uint32_t bm, bn;      /* TILED block sizes; TEXEL: outputs per invocation */
 } Plan;
 
 static Plan make_plan(VcContext *ctx, const VcGemmShape *s, VcGemmVariant v, bool texel) {
@@ -126,6 +127,7 @@ static Plan make_plan(VcContext *ctx, const VcGemmShape *s, VcGemmVariant v, boo
         d.spec_count = 4;
     } else if (v == VC_GEMM_TEXEL) {
         d.shader = texel ? "gemm_reg_tex" : "gemm_reg_ssbo";
+        p.bm = REG_TM, p.bn = texel ? REG_TN : REG_SSBO_TN;
         d.spec[0] = REG_WG, d.spec[1] = s->trans_a, d.spec[2] = s->trans_b;
         d.spec_count = 3;
     } else {
@@ -167,7 +169,7 @@ static void record_chunk(VcCmd *cmd, const Plan *p, const VcGemmShape *s, const 
         gx = (uint32_t)VC_MIN(((size_t)s->N + SIMPLE_WG - 1) / SIMPLE_WG, 65535);
         gy = (uint32_t)VC_MIN(((size_t)ch->mc + SIMPLE_WG - 1) / SIMPLE_WG, 65535);
     } else if (p->kind == VC_GEMM_TEXEL) {
-        size_t tiles = (((size_t)ch->mc + REG_TM - 1) / REG_TM) * (((size_t)s->N + REG_TN - 1) / REG_TN);
+        size_t tiles = (((size_t)ch->mc + p->bm - 1) / p->bm) * (((size_t)s->N + p->bn - 1) / p->bn);
         vc_grid_1d(tiles, REG_WG, &gx, &gy);
     } else {
         gx = (uint32_t)VC_MIN(((size_t)s->N + p->bn - 1) / p->bn, 65535);
