@@ -1,11 +1,12 @@
 /* test_gemm.c — every GEMM kernel variant against the double-precision reference.
  *
- * For each variant (simple, texel, tiled; auto on NT and TT) and each of the 4 transpose combinations:
- * odd shapes (1x1x1 up to 129x31x257), batched shapes with gaps between items, bias on and
- * off, alpha != 1, beta = 1 accumulation, and operands sliced at non-zero offsets (16-byte
- * aligned ones, which the texel kernel reads directly, and odd ones, which send it to its
- * storage-buffer fallback). Elements of C outside the items must stay untouched, and
- * beta = 0 must not read C (it is filled with NaN then).
+ * For each variant (simple, texel, tiled; auto on NT and TT only) and each of the 4
+ * transpose combinations: odd shapes (1x1x1 up to 129x31x257), batched shapes with gaps
+ * between items, bias on and off, alpha != 1, beta = 1 accumulation, a B shared by all
+ * batch items (stride 0), and operands sliced at non-zero offsets (16-byte aligned ones,
+ * which the texel kernel reads directly, and odd ones, which send it to its storage-buffer
+ * fallback). Elements of C outside the items must stay untouched, and beta = 0 must not
+ * read C (it is filled with NaN then).
  * GEMM has no backward of its own; the linear-layer identities built on it
  * (dX = dY W, dW += dY^T X, db += 1^T dY) are checked against a reference written from the
  * definition, which is itself checked by finite differences.
@@ -141,6 +142,12 @@ static void test_variants(VcContext *ctx) {
                 s.alpha = 0.5f;
                 s.beta = 1;
                 failed += !run_case(ctx, &s, &full, vc_gemm_variant_name(var));
+                if (sh->batch > 1) { /* one B shared by every item (stride 0) */
+                    Opts shared = {.bias = true, .alpha = 1, .beta = 0, .off = 8};
+                    VcGemmShape s0 = s;
+                    s0.stride_b = 0, s0.alpha = 1, s0.beta = 0;
+                    failed += !run_case(ctx, &s0, &shared, vc_gemm_variant_name(var));
+                }
                 if (i == 3) { /* beta other than 0 and 1, no bias */
                     Opts scaled = {.bias = false, .alpha = -2, .beta = 0.25f, .off = 64};
                     s.alpha = -2, s.beta = 0.25f;

@@ -5,7 +5,7 @@
  * All matrices are row-major fp32. op(A) is M x K: A is stored (M, K), or (K, M) when
  * trans_a. op(B) is K x N: B is stored (K, N), or (N, K) when trans_b. C is (M, N).
  * beta = 1 accumulates (gradients use +=). Batched: item b starts stride_* elements after
- * item b-1. Kernel variants are picked per device class at pipeline creation (texel-buffer
+ * item b-1; stride_a or stride_b may be 0 (one A or B for every item), stride_c >= M*N. Kernel variants are picked per device class at pipeline creation (texel-buffer
  * register blocking on CPU devices, shared-memory tiles on GPUs); every variant is tested.
  */
 #ifndef VC_OPS_GEMM_H
