@@ -6,9 +6,10 @@
  *   TEXEL   shaders/gemm_reg.comp      register-blocked, for CPU devices. Variant
  *           gemm_reg_tex reads RGBA32F texel buffers; it needs each operand's contiguous
  *           dimension, offset and batch stride to be multiples of 4 floats. Otherwise
- *           (e.g. K = 9 with A (M, K)) the same kernel runs as gemm_reg_ssbo, reading
- *           storage buffers one float at a time: about 3x slower, but no copies and no
- *           scratch memory. The TEXEL variant never pads or transposes into scratch.
+ *           (e.g. K = 9 with A (M, K), or a slice at an odd float offset) the same kernel
+ *           runs as gemm_reg_ssbo, reading storage buffers one float at a time: 4-5x
+ *           slower, but no copies and no scratch memory. The TEXEL variant never pads or
+ *           transposes into scratch; callers that want its speed lay data out for it.
  *   TILED   shaders/gemm_tiled.comp    shared-memory tiles for GPUs
  *   AUTO    TEXEL on CPU devices (vc_context_is_cpu), TILED on GPUs.
  *
