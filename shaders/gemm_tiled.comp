@@ -30,8 +30,11 @@ const uint TN4 = BN / 64; // vec4 groups of columns per thread
 layout(std430, binding = 0) readonly buffer BufA { float a[]; };
 layout(std430, binding = 1) readonly buffer BufB { float b[]; };
 
-shared vec4 sa[BK * BM / 4]; // sa[k * BM/4 + m/4] = A[m0 + m .. +3][k0 + k]
-shared vec4 sb[BK * BN / 4]; // sb[k * BN/4 + n/4] = B[k0 + k][n0 + n .. +3]
+// Rows of the shared tiles are padded by one vec4: the A (M, K) and B (N, K) layouts store
+// consecutive k from consecutive threads, which would otherwise all hit one bank.
+const uint SA = BM / 4 + 1, SB = BN / 4 + 1; // row strides in vec4
+shared vec4 sa[BK * SA]; // sa[k * SA + m/4] = A[m0 + m .. +3][k0 + k]
+shared vec4 sb[BK * SB]; // sb[k * SB + n/4] = B[k0 + k][n0 + n .. +3]
 
 void main() {
     uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
@@ -56,7 +59,7 @@ void main() {
                     uint gm = m0 + m, gk = k0 + k;
                     float v = 0.0;
                     if (gm < pc.M && gk < pc.K) v = a[a0 + (TRANS_A ? gk * pc.M + gm : gm * pc.K + gk)];
-                    sa[k * (BM / 4u) + m / 4u][m % 4u] = v;
+                    sa[k * SA + m / 4u][m % 4u] = v;
                 }
                 for (uint e = tid; e < BN * BK; e += 256u) {
                     uint n, k;
@@ -65,14 +68,14 @@ void main() {
                     uint gn = n0 + n, gk = k0 + k;
                     float v = 0.0;
                     if (gn < pc.N && gk < pc.K) v = b[b0 + (TRANS_B ? gn * pc.K + gk : gk * pc.N + gn)];
-                    sb[k * (BN / 4u) + n / 4u][n % 4u] = v;
+                    sb[k * SB + n / 4u][n % 4u] = v;
                 }
                 barrier(); // tiles written -> tiles read
 
                 for (uint k = 0u; k < BK; k++) {
                     vec4 ra[TM4], rb[TN4];
-                    for (uint i = 0u; i < TM4; i++) ra[i] = sa[k * (BM / 4u) + ty + 16u * i];
-                    for (uint j = 0u; j < TN4; j++) rb[j] = sb[k * (BN / 4u) + tx + 16u * j];
+                    for (uint i = 0u; i < TM4; i++) ra[i] = sa[k * SA + ty + 16u * i];
+                    for (uint j = 0u; j < TN4; j++) rb[j] = sb[k * SB + tx + 16u * j];
                     for (uint i = 0u; i < TM4; i++)
                         for (uint r = 0u; r < 4u; r++)
                             for (uint j = 0u; j < TN4; j++) acc[(4u * i + r) * TN4 + j] += ra[i][r] * rb[j];

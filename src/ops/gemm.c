@@ -134,11 +134,12 @@ static Plan make_plan(VcContext *ctx, const VcGemmShape *s, VcGemmVariant v, boo
     } else {
         /* 128 x 128 blocks (8 x 8 outputs per thread) when the problem has enough of them
          * to fill a GPU; BK = 32 when both 32-deep tiles take at most half the shared
-         * memory, else 16 (16 KiB at 128 x 128: the Vulkan minimum shared size). */
+         * memory, else 16 (8 with 128 x 128 blocks on a device with the minimum 16 KiB). */
         bool big = (double)s->M * s->N * batch_of(s) >= 256.0 * 128 * 128 && s->M >= 128 && s->N >= 128;
         p.bm = p.bn = big ? 128 : 64;
-        uint32_t bk = (size_t)32 * (p.bm + p.bn) * 4 <= info->shared_memory / 2 ? 32 : 16;
-        while ((size_t)bk * (p.bm + p.bn) * 4 > info->shared_memory && bk > 4) bk /= 2;
+        size_t row = (size_t)(p.bm + 4 + p.bn + 4) * 4; /* shared bytes per k: both tiles, rows padded by a vec4 */
+        uint32_t bk = 32 * row <= info->shared_memory / 2 ? 32 : 16;
+        while (bk * row > info->shared_memory && bk > 4) bk /= 2;
         d.shader = "gemm_tiled";
         d.spec[0] = p.bm, d.spec[1] = p.bn, d.spec[2] = bk, d.spec[3] = s->trans_a, d.spec[4] = s->trans_b;
         d.spec_count = 5;
