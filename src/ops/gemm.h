@@ -5,10 +5,8 @@
  * All matrices are row-major fp32. op(A) is M x K: A is stored (M, K), or (K, M) when
  * trans_a. op(B) is K x N: B is stored (K, N), or (N, K) when trans_b. C is (M, N).
  * beta = 1 accumulates (gradients use +=). Batched: item b starts stride_* elements after
- * item b-1. Kernels: a one-output-per-invocation reference (SIMPLE), a 4x4 register tile
- * over storage buffers (REG4, any layout) and, for A (M, K) with B (N, K) and K % 4 == 0, a
- * 4x4 tile reading both operands along K as RGBA32F texels (TEXEL, the default where it
- * applies). All are tested. GPU shared-memory tiles are still to come.
+ * item b-1; stride_a or stride_b may be 0 (one A or B for every item), stride_c >= M*N. Kernel variants are picked per device class at pipeline creation (texel-buffer
+ * register blocking on CPU devices, shared-memory tiles on GPUs); every variant is tested.
  */
 #ifndef VC_OPS_GEMM_H
 #define VC_OPS_GEMM_H
@@ -27,11 +25,14 @@ typedef struct VcGemmShape {
 void vc_gemm(VcCmd *cmd, const VcGemmShape *s, VcBuffer a, VcBuffer b, VcBuffer c, const VcBuffer *bias);
 
 /* Kernel variants, for tests and benchmarks; VC_GEMM_AUTO picks by device class. */
-typedef enum { VC_GEMM_AUTO = 0, VC_GEMM_SIMPLE, VC_GEMM_REG4, VC_GEMM_TEXEL, VC_GEMM_VARIANT_COUNT } VcGemmVariant;
-/* Whether the TEXEL kernel can take this call (layout, K % 4, 16-byte offsets and strides). */
-bool vc_gemm_texel_ok(const VcGemmShape *s, VcBuffer a, VcBuffer b);
+typedef enum { VC_GEMM_AUTO = 0, VC_GEMM_SIMPLE, VC_GEMM_TEXEL, VC_GEMM_TILED, VC_GEMM_VARIANT_COUNT } VcGemmVariant;
 void vc_gemm_force_variant(VcGemmVariant v);
 const char *vc_gemm_variant_name(VcGemmVariant v);
+
+/* Name of the shader vc_gemm would run for this call on this device under the current
+ * variant choice ("gemm_simple", "gemm_reg_tex", "gemm_reg_ssbo", "gemm_tiled"), for
+ * benchmarks and tests: the TEXEL variant reads texel buffers only when the layout allows. */
+const char *vc_gemm_kernel(VcContext *ctx, const VcGemmShape *s, VcBuffer a, VcBuffer b);
 
 /* FLOPs of one call (2*M*N*K per batch item), for profiles and benchmarks. */
 double vc_gemm_flops(const VcGemmShape *s);
