@@ -85,6 +85,19 @@ void th_fill_normal(float *x, size_t n, float scale) {
     for (size_t i = 0; i < n; i++) x[i] = scale * th_normal();
 }
 
+char *th_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = vc_malloc((size_t)(n > 0 ? n : 0) + 1);
+    *len = fread(s, 1, (size_t)(n > 0 ? n : 0), f);
+    s[*len] = 0;
+    fclose(f);
+    return s;
+}
+
 VcContext *th_gpu(void) {
     if (g_ctx) return g_ctx;
     VcContextOptions opt = {.validation = 1, .pipeline_cache = 0};

@@ -32,6 +32,9 @@ float th_normal(void);
 void th_fill_uniform(float *x, size_t n, float lo, float hi);
 void th_fill_normal(float *x, size_t n, float scale);
 
+/* Whole file as a NUL-terminated string (length in *len), or NULL if it cannot be opened. */
+char *th_read_file(const char *path, size_t *len);
+
 /* Print "test <name>: N checks, M failed" and return the exit status (0 = all passed).
  * Also fails when the GPU context (if opened) reported validation messages. */
 int th_finish(void);

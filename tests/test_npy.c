@@ -7,18 +7,6 @@
 #include "harness.h"
 #include "io/npy.h"
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = vc_malloc((size_t)n + 1);
-    *len = fread(s, 1, (size_t)n, f);
-    fclose(f);
-    return s;
-}
-
 int main(void) {
     char dir[] = "/tmp/vc_npy_XXXXXX";
     VC_ASSERT(mkdtemp(dir));
@@ -30,7 +18,7 @@ int main(void) {
     CHECK(vc_npy_write_f32(fpath, x, 2, 3) == VC_OK, "write f32");
     CHECK(vc_npy_write_i32(ipath, y, 3) == VC_OK, "write i32");
     size_t len = 0;
-    char *b = slurp(fpath, &len);
+    char *b = th_read_file(fpath, &len);
     VC_ASSERT(b);
     size_t hlen = (unsigned char)b[8] | (size_t)(unsigned char)b[9] << 8;
     CHECK(!memcmp(b, "\x93NUMPY\x01\x00", 8), "magic and version 1.0");

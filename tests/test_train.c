@@ -64,25 +64,12 @@ static int wait_exit(pid_t pid) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = vc_malloc((size_t)n + 1);
-    *len = fread(s, 1, (size_t)n, f);
-    s[*len] = 0;
-    fclose(f);
-    return s;
-}
-
 /* The metrics lines of a run: losses per epoch and the last kNN. */
 static int read_metrics(const char *dir, double *loss, double *knn) {
     char path[700];
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
     size_t len;
-    char *text = slurp(path, &len);
+    char *text = th_read_file(path, &len);
     if (!text) return 0;
     int n = 0;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
@@ -146,7 +133,7 @@ int main(void) {
     char path[700];
     size_t len;
     snprintf(path, sizeof path, "%s/config.json", run_a);
-    char *cfg = slurp(path, &len);
+    char *cfg = th_read_file(path, &len);
     VcJsonError err;
     VcJson *cj = cfg ? vc_json_parse(cfg, len, &err) : NULL;
     CHECK(cj && vc_json_get(cj, "batch") && vc_json_get(cj, "temperature") && vc_json_get(cj, "augment"), "config.json parses");
