@@ -56,11 +56,13 @@ static void remove_run_folder(const char *dir) {
 static const char *help =
     "usage: vkcontrast bench [train options] [--steps N] [--warmup W] [--json]\n"
     "       vkcontrast bench ops [--json] [--quick]\n"
+    "       vkcontrast bench peak [--json] [--remeasure]\n"
     "\n"
     "bench: training throughput of N steps (default 10) after W warm-up steps (default 2):\n"
     "images/s, steps/s, ms per step (min/median/max; each step submitted and waited for)\n"
     "and the peak device memory vkcontrast allocated. Any method/model/batch of `train`.\n"
-    "bench ops: GFLOP/s of GEMM and conv layers next to OpenBLAS.\n"
+    "bench ops: GFLOP/s of GEMM and conv layers next to OpenBLAS. bench peak: the device's\n"
+    "fp32 FMA throughput and memory bandwidth (cached per device; used by `profile`).\n"
     "\ntrain options:\n";
 
 int cmd_bench_train(int argc, char **argv) {
