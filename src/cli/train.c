@@ -2,18 +2,53 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "methods/train.h"
+#include "io/report.h"
 #include "io/trace.h"
 #include "ops/peak.h"
 #include "vk/profile.h"
+
+/* report.html at each epoch (io/report.c): the hook times steps 2-3 of the run for the
+ * top-ops table and, once, writes the augmentation grid (augment.png) with `augment`. */
+typedef struct ReportRun {
+    VcProfile prof;
+    long first_step;
+    bool grid_tried, warned;
+    char grid[600];
+} ReportRun;
+
+static void report_hook(void *user, const VcTrainEventInfo *ev) {
+    ReportRun *r = user;
+    if (ev->event == VC_TRAIN_RECORD_END) r->first_step = ev->step;
+    if (ev->event == VC_TRAIN_SUBMITTED && ev->step - r->first_step >= 2 && ev->step - r->first_step <= 3) {
+        int n = 0;
+        const VcTiming *t = vc_cmd_timings(ev->step_cmd, &n); /* waits for this step only */
+        vc_profile_add(&r->prof, t, n);
+    }
+    if (ev->event != VC_TRAIN_EPOCH_END) return;
+    if (!r->grid_tried) {
+        r->grid_tried = true;
+        snprintf(r->grid, sizeof r->grid, "%s/augment.png", ev->out);
+        if (access(r->grid, R_OK) != 0) {
+            char *argv[] = {"augment", "--data", (char *)ev->config->data, "--out", r->grid, "--count", "4", NULL};
+            if (cmd_augment(7, argv) != 0) r->grid[0] = 0; /* its message is printed; the report goes without */
+        }
+    }
+    if (vc_report_write(ev->out, &r->prof, r->grid[0] ? r->grid : NULL) != VC_OK && !r->warned) {
+        fprintf(stderr, "vkcontrast: train: no report.html: %s\n", vc_last_error());
+        r->warned = true;
+    }
+}
 
 int cmd_train(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: vkcontrast train [options]\n\nTrains SimCLR (NT-Xent, two augmented views per image) and writes the run\n"
-                   "folder: config.json, metrics.jsonl (one line per epoch), checkpoint.safetensors.\n\noptions:\n%s",
+                   "folder: config.json, metrics.jsonl (one line per epoch), checkpoint.safetensors,\n"
+                   "report.html (curves, augmentation grid, top ops, config; rewritten every epoch).\n\noptions:\n%s",
                    vc_train_options_help());
             return 0;
         }
@@ -22,7 +57,14 @@ int cmd_train(int argc, char **argv) {
     int used = 0;
     if (vc_train_parse(&cfg, argc, argv, &used) != VC_OK) return cli_fail("train: %s", vc_last_error());
     if (used < argc) return cli_fail("train: unknown option '%s' (see `vkcontrast train --help`)", argv[used]);
-    if (vc_train_run(&cfg) != VC_OK) return cli_fail("train: %s", vc_last_error());
+    ReportRun rep = {0};
+    vc_profile_init(&rep.prof);
+    cfg.profile = 1; /* timestamps for the report's top ops (their cost: `vkcontrast bench --timestamps`) */
+    cfg.hook = report_hook;
+    cfg.hook_user = &rep;
+    int st = vc_train_run(&cfg);
+    vc_profile_free(&rep.prof);
+    if (st != VC_OK) return cli_fail("train: %s", vc_last_error());
     return 0;
 }
 
