@@ -129,7 +129,16 @@ static void check_conv_counts(VcContext *ctx, VcConvShape s) {
     for (size_t i = 0; i < VC_COUNTOF(bufs); i++) vc_buffer_free(ctx, bufs[i]);
 }
 
+/* Timestamp arithmetic: bits above timestampValidBits ignored, one wrap-around handled. */
+static void check_timestamp_ticks(void) {
+    CHECK(vc_timestamp_ticks(100, 250, 64) == 150, "plain difference");
+    CHECK(vc_timestamp_ticks((1ull << 36) - 10, 5, 36) == 15, "36 valid bits: wrap-around");
+    CHECK(vc_timestamp_ticks(~0ull - 1, 3, 64) == 5, "64 valid bits: wrap-around");
+    CHECK(vc_timestamp_ticks(0xABCull << 40 | 100, 0x123ull << 40 | 150, 36) == 50, "bits above the valid ones ignored");
+}
+
 int main(void) {
+    check_timestamp_ticks();
     VcContext *ctx = th_gpu();
     if (!ctx) {
         printf("SKIP: no Vulkan device\n");

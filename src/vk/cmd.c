@@ -289,7 +289,7 @@ const VcTiming *vc_cmd_timings(VcCmd *c, int *count) {
     *count = 0;
     if (!c->timing || !c->ndispatch) return NULL;
     vc_cmd_wait(c);
-    uint64_t mask = c->ctx->info.timestamp_valid_bits >= 64 ? ~0ull : ((1ull << c->ctx->info.timestamp_valid_bits) - 1);
+    uint32_t bits = c->ctx->info.timestamp_valid_bits;
     double period_ms = c->ctx->info.timestamp_period_ns * 1e-6;
     uint64_t first_stamp = 0;
     for (int pool = 0; pool < c->query_pool_count; pool++) {
@@ -299,11 +299,9 @@ const VcTiming *vc_cmd_timings(VcCmd *c, int *count) {
         VC_CHECK(vkGetQueryPoolResults(c->ctx->device, c->queries[pool], 0, (uint32_t)n, sizeof stamps, stamps,
                                        sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT));
         for (int q = 0; q + 1 < n; q += 2) {
-            uint64_t t0 = stamps[q] & mask, t1 = stamps[q + 1] & mask;
-            uint64_t dt = (t1 - t0) & mask; /* modulo 2^validBits: correct across one wrap-around */
-            if (first + q == 0) first_stamp = t0;
-            c->timings[(first + q) / 2].ms = (double)dt * period_ms;
-            c->timings[(first + q) / 2].start_ms = (double)((t0 - first_stamp) & mask) * period_ms;
+            if (first + q == 0) first_stamp = stamps[q];
+            c->timings[(first + q) / 2].ms = (double)vc_timestamp_ticks(stamps[q], stamps[q + 1], bits) * period_ms;
+            c->timings[(first + q) / 2].start_ms = (double)vc_timestamp_ticks(first_stamp, stamps[q], bits) * period_ms;
         }
     }
     *count = c->ndispatch;

@@ -148,6 +148,13 @@ typedef struct VcTiming {
     uint32_t groups[3]; /* workgroups dispatched (x, y, z) */
 } VcTiming;
 
+/* Ticks from timestamp t0 to t1 of a queue with `valid_bits` timestampValidBits: bits above
+ * them are ignored and the difference is taken modulo 2^valid_bits (one wrap-around). */
+static inline uint64_t vc_timestamp_ticks(uint64_t t0, uint64_t t1, uint32_t valid_bits) {
+    uint64_t mask = valid_bits >= 64 ? ~0ull : (1ull << valid_bits) - 1;
+    return ((t1 & mask) - (t0 & mask)) & mask;
+}
+
 VcCmd *vc_cmd_new(VcContext *ctx, bool timing);
 void vc_cmd_free(VcCmd *cmd);
 /* Record one dispatch. `bufs` are bound to set 0 in the pipeline's binding order. The
