@@ -169,8 +169,13 @@ void vc_cmd_group(VcCmd *cmd, const char *group);
  * sums. Filled with `bytes` from data (zeroed when data is NULL) before returning.
  * VC_OK, or VC_ERR_OOM with the message set and *out untouched. */
 int vc_cmd_buffer(VcCmd *cmd, size_t bytes, const void *data, const char *what, VcBuffer *out);
-/* Copy bytes between buffers inside the recording (a transfer, also barriered). */
+/* Copy bytes between buffers inside the recording (a transfer, also barriered; timed like
+ * a dispatch, label "copy"). */
 void vc_cmd_copy(VcCmd *cmd, VcBuffer src, VcBuffer dst, size_t bytes);
+/* Fill the first `bytes` (a multiple of 4) of dst with the 32-bit word (vkCmdFillBuffer: a
+ * transfer, barriered and timed like a dispatch, label "fill_buffer"). For floats pass the
+ * bit pattern; 0 is 0.0f. */
+void vc_cmd_fill(VcCmd *cmd, VcBuffer dst, size_t bytes, uint32_t word);
 /* Close the recording; after this it can be submitted any number of times. */
 void vc_cmd_end(VcCmd *cmd);
 /* Submit (ends the recording if still open). Does not wait. */
@@ -179,7 +184,8 @@ void vc_cmd_submit(VcCmd *cmd);
 void vc_cmd_wait(VcCmd *cmd);
 /* Submit and wait. */
 void vc_cmd_run(VcCmd *cmd);
-/* Timings of the last completed submission (count = number of dispatches), or NULL when the
+/* Timings of the last completed submission (count = number of dispatches and transfers, in
+ * recording order), or NULL when the
  * command was made without timing or the device has no timestamps on its compute queue. */
 const VcTiming *vc_cmd_timings(VcCmd *cmd, int *count);
 int vc_cmd_dispatch_count(const VcCmd *cmd);
