@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "methods/train.h"
+#include "vk/profile.h"
 
 int cmd_train(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
@@ -23,7 +24,24 @@ int cmd_train(int argc, char **argv) {
     return 0;
 }
 
-/* `vkcontrast profile [train options] [--steps N]`: a few timed steps, per-op table. */
+/* `vkcontrast profile [train options] [--steps N]`: N steps with a timestamp pair around
+ * every dispatch; each step is waited for and its timings summed (vk/profile.c). */
+typedef struct ProfileRun {
+    VcProfile prof;
+    bool no_timestamps;
+    char device[256];
+} ProfileRun;
+
+static void profile_hook(void *user, const VcTrainEventInfo *ev) {
+    ProfileRun *p = user;
+    if (ev->event != VC_TRAIN_SUBMITTED) return;
+    int n = 0;
+    const VcTiming *t = vc_cmd_timings(ev->step_cmd, &n); /* waits for the step */
+    if (!t) p->no_timestamps = true;
+    vc_profile_add(&p->prof, t, n);
+    snprintf(p->device, sizeof p->device, "%s", vc_context_info(vc_cmd_context(ev->step_cmd))->name);
+}
+
 int cmd_profile(int argc, char **argv) {
     VcTrainConfig cfg;
     vc_train_defaults(&cfg);
@@ -40,9 +58,25 @@ int cmd_profile(int argc, char **argv) {
     }
     if (steps < 1 || steps > 100000) return cli_fail("profile: --steps %d: expected 1 to 100000", steps);
     cfg.max_steps = steps;
+    cfg.epochs = steps; /* enough epochs even at one step per epoch */
     cfg.profile = 1;
     cfg.knn_every = 0;
+    ProfileRun pr = {0};
+    vc_profile_init(&pr.prof);
+    cfg.hook = profile_hook;
+    cfg.hook_user = &pr;
     if (!cfg.out[0]) snprintf(cfg.out, sizeof cfg.out, "runs/profile");
-    if (vc_train_run(&cfg) != VC_OK) return cli_fail("profile: %s", vc_last_error());
+    if (vc_train_run(&cfg) != VC_OK) {
+        vc_profile_free(&pr.prof);
+        return cli_fail("profile: %s", vc_last_error());
+    }
+    if (pr.no_timestamps) {
+        vc_profile_free(&pr.prof);
+        return cli_fail("profile: %s has no timestamp queries on its compute queue (timestampValidBits = 0), so "
+                        "dispatches cannot be timed; `vkcontrast bench` measures whole steps without them", pr.device);
+    }
+    printf("device %s: %d steps\n", pr.device, pr.prof.steps);
+    vc_profile_print(stdout, &pr.prof, NULL, 40);
+    vc_profile_free(&pr.prof);
     return 0;
 }

@@ -199,6 +199,14 @@ static void epoch_permutation(int32_t *perm, int n, uint64_t seed, int epoch) {
     }
 }
 
+/* Tell the caller's hook (profile, bench, report) what just happened. */
+static void notify(const Run *r, VcTrainEvent ev, long step, int epoch) {
+    if (!r->cfg.hook) return;
+    VcTrainEventInfo info = {.event = ev, .step_cmd = ev == VC_TRAIN_RECORD_BEGIN ? NULL : r->step_cmd, .step = step,
+                             .epoch = epoch, .out = r->cfg.out};
+    r->cfg.hook(r->cfg.hook_user, &info);
+}
+
 /* ---- setup ---- */
 
 static int upload_dataset(VcContext *ctx, const VcDataset *d, const char *what, VcBuffer *out) {
@@ -307,6 +315,7 @@ static int setup(Run *r) {
                             .steps_per_epoch = (uint32_t)r->steps_per_epoch, .batch = (uint32_t)N};
 
     /* the one recorded step */
+    notify(r, VC_TRAIN_RECORD_BEGIN, 0, 0);
     r->step_cmd = vc_cmd_new(r->ctx, c->profile != 0);
     vc_schedule_step(r->step_cmd, &r->sched, r->counter, vc_simclr_hyper(r->simclr), r->step);
     vc_cmd_group(r->step_cmd, "augment");
@@ -314,6 +323,7 @@ static int setup(Run *r) {
     vc_simclr_record(r->simclr, r->step_cmd, true);
     vc_ring_store(r->step_cmd, r->ring, LOSS_SLOTS, vc_simclr_loss(r->simclr), 1, vc_simclr_hyper(r->simclr), VC_HYPER_STEP);
     vc_cmd_end(r->step_cmd);
+    notify(r, VC_TRAIN_RECORD_END, r->start_step, r->start_epoch);
     return VC_OK;
 }
 
@@ -371,43 +381,6 @@ static void progress(const Run *r, int epoch, int step, double loss, double ips,
     }
 }
 
-/* ---- profile: per-op totals over the timed steps ---- */
-
-typedef struct OpTotal { const char *label; double ms, flops, bytes; int calls; } OpTotal;
-
-static int by_time(const void *a, const void *b) {
-    double d = ((const OpTotal *)b)->ms - ((const OpTotal *)a)->ms;
-    return (d > 0) - (d < 0);
-}
-
-/* Accumulate the timings of the step just completed. */
-static void profile_collect(Run *r, OpTotal *tot, int *ntot, int cap) {
-    int n = 0;
-    const VcTiming *t = vc_cmd_timings(r->step_cmd, &n);
-    for (int i = 0; i < n; i++) {
-        int j = 0;
-        while (j < *ntot && strcmp(tot[j].label, t[i].label) != 0) j++;
-        if (j == *ntot) {
-            if (*ntot == cap) continue;
-            tot[(*ntot)++] = (OpTotal){.label = t[i].label};
-        }
-        tot[j].ms += t[i].ms, tot[j].flops += t[i].flops, tot[j].bytes += t[i].bytes, tot[j].calls++;
-    }
-}
-
-static void profile_print(OpTotal *tot, int ntot, int steps) {
-    qsort(tot, (size_t)ntot, sizeof *tot, by_time);
-    double all = 0;
-    for (int i = 0; i < ntot; i++) all += tot[i].ms;
-    printf("%-24s %6s %10s %7s %10s %9s %8s\n", "op", "calls", "total ms", "% step", "mean us", "GFLOP/s", "GB/s");
-    for (int i = 0; i < ntot; i++) {
-        double s = tot[i].ms * 1e-3;
-        printf("%-24s %6d %10.2f %6.1f%% %10.1f %9.2f %8.2f\n", tot[i].label, tot[i].calls, tot[i].ms, 100 * tot[i].ms / all,
-               1e3 * tot[i].ms / tot[i].calls, s > 0 ? tot[i].flops / s * 1e-9 : 0, s > 0 ? tot[i].bytes / s * 1e-9 : 0);
-    }
-    printf("GPU time per step: %.2f ms over %d steps\n", all / (steps ? steps : 1), steps);
-}
-
 /* ---- the run ---- */
 
 int vc_train_run(const VcTrainConfig *cfg) {
@@ -454,11 +427,10 @@ int vc_train_run(const VcTrainConfig *cfg) {
                 r.steps_per_epoch, vc_context_info(r.ctx)->name);
 
     const float *ring = (const float *)r.ring.mapped;
-    OpTotal prof[128];
-    int nprof = 0, prof_steps = 0;
     long step = r.start_step;
     r.t0 = vc_now();
     for (int epoch = r.start_epoch; epoch < c->epochs && st == VC_OK; epoch++) {
+        if (c->max_steps && step >= r.start_step + c->max_steps) break; /* --max-steps ended on an epoch's end */
         epoch_permutation((int32_t *)r.perm.mapped, r.train.n, c->seed, epoch);
         VcAugmentStep as = {.seed = (uint32_t)c->seed, .epoch = (uint32_t)epoch};
         vc_augment_step_write(r.ctx, r.step, &as);
@@ -467,9 +439,10 @@ int vc_train_run(const VcTrainConfig *cfg) {
         int steps = 0;
         for (int k = 0; k < r.steps_per_epoch; k++) {
             if (c->max_steps && step >= r.start_step + c->max_steps) break;
+            notify(&r, VC_TRAIN_SUBMIT, step, epoch);
             vc_cmd_submit(r.step_cmd); /* waits only for the step three submissions back */
             step++, steps++;
-            if (c->profile) profile_collect(&r, prof, &nprof, (int)VC_COUNTOF(prof)); /* waits: timings of this step */
+            notify(&r, VC_TRAIN_SUBMITTED, step, epoch); /* profile/bench wait here for this step */
             /* steps up to step - 3 have completed: their loss slots are final */
             for (; read < step - 3; read++) loss_sum += ring[(read + 1) % LOSS_SLOTS];
             if (k % 4 == 3 || k == r.steps_per_epoch - 1) {
@@ -511,6 +484,7 @@ int vc_train_run(const VcTrainConfig *cfg) {
         if (!completed) vc_json_field_bool(&w, "partial", true);
         st = vc_metrics_append(r.metrics_path, &w, false);
         if (st != VC_OK) break;
+        notify(&r, VC_TRAIN_EPOCH_END, step, epoch);
         if (!c->quiet) {
             fprintf(stderr, "epoch %d/%d  loss %.4f  lr %.4g  %.0f img/s", epoch + 1, c->epochs, loss, lr_now, ips);
             if (do_knn && completed) fprintf(stderr, "  kNN top-1 %.2f%%", 100 * kr.top1);
@@ -526,7 +500,6 @@ int vc_train_run(const VcTrainConfig *cfg) {
         int ns = vc_simclr_optim_state(r.simclr, state, 2);
         st = vc_checkpoint_save(r.ckpt_path, r.m, c->optimizer, state, ns, NULL, 0, &meta);
     }
-    if (c->profile) profile_print(prof, nprof, prof_steps = (int)(step - r.start_step));
     if (st == VC_OK && !c->quiet) fprintf(stderr, "vkcontrast: run folder %s\n", c->out);
     teardown(&r);
     return st;

@@ -229,7 +229,7 @@ void vc_dispatch(VcCmd *c, VcPipeline *p, const VcBuffer *bufs, int nbufs, const
     barrier(c);
     int index = c->ndispatch;
     VcTiming *t = next_timing(c);
-    *t = (VcTiming){.label = keep_string(c, label), .group = c->group, .flops = flops, .bytes = bytes};
+    *t = (VcTiming){.label = keep_string(c, label), .group = c->group, .flops = flops, .bytes = bytes, .groups = {gx, gy, gz}};
     if (c->timing) write_timestamp(c, 2 * index);
     vkCmdBindPipeline(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
     vkCmdBindDescriptorSets(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &set, 0, NULL);
@@ -291,6 +291,7 @@ const VcTiming *vc_cmd_timings(VcCmd *c, int *count) {
     vc_cmd_wait(c);
     uint64_t mask = c->ctx->info.timestamp_valid_bits >= 64 ? ~0ull : ((1ull << c->ctx->info.timestamp_valid_bits) - 1);
     double period_ms = c->ctx->info.timestamp_period_ns * 1e-6;
+    uint64_t first_stamp = 0;
     for (int pool = 0; pool < c->query_pool_count; pool++) {
         int first = pool * QUERIES_PER_POOL;
         int n = VC_MIN(QUERIES_PER_POOL, 2 * c->ndispatch - first);
@@ -299,8 +300,10 @@ const VcTiming *vc_cmd_timings(VcCmd *c, int *count) {
                                        sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT));
         for (int q = 0; q + 1 < n; q += 2) {
             uint64_t t0 = stamps[q] & mask, t1 = stamps[q + 1] & mask;
-            uint64_t dt = t1 >= t0 ? t1 - t0 : (t1 + mask + 1 - t0) & mask; /* wrap-around */
+            uint64_t dt = (t1 - t0) & mask; /* modulo 2^validBits: correct across one wrap-around */
+            if (first + q == 0) first_stamp = t0;
             c->timings[(first + q) / 2].ms = (double)dt * period_ms;
+            c->timings[(first + q) / 2].start_ms = (double)((t0 - first_stamp) & mask) * period_ms;
         }
     }
     *count = c->ndispatch;

@@ -144,6 +144,8 @@ typedef struct VcTiming {
     const char *group; /* layer/group name set by vc_cmd_group, or NULL */
     double ms;         /* GPU time between the timestamps around the dispatch */
     double flops, bytes; /* the op's own counts, for GFLOP/s and GB/s */
+    double start_ms;   /* start, relative to the first dispatch's start in the submission */
+    uint32_t groups[3]; /* workgroups dispatched (x, y, z) */
 } VcTiming;
 
 VcCmd *vc_cmd_new(VcContext *ctx, bool timing);
@@ -170,7 +172,8 @@ void vc_cmd_submit(VcCmd *cmd);
 void vc_cmd_wait(VcCmd *cmd);
 /* Submit and wait. */
 void vc_cmd_run(VcCmd *cmd);
-/* Timings of the last completed submission (count = number of dispatches), or NULL. */
+/* Timings of the last completed submission (count = number of dispatches), or NULL when the
+ * command was made without timing or the device has no timestamps on its compute queue. */
 const VcTiming *vc_cmd_timings(VcCmd *cmd, int *count);
 int vc_cmd_dispatch_count(const VcCmd *cmd);
 VcContext *vc_cmd_context(const VcCmd *cmd);
