@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "data/dataset.h"
+#include "data/feed.h"
 #include "eval/embed.h"
 #include "eval/knn.h"
 #include "io/atomic.h"
@@ -45,7 +46,8 @@ typedef struct Run {
     VcSimclr *simclr;
     VcAugment *aug;
     VcAugmentConfig aug_cfg;
-    VcBuffer data, test_data, perm, step, counter, ring;
+    VcFeed *train_feed, *test_feed; /* images on the device, or streamed through a ring */
+    VcBuffer perm, step, counter, ring;
     VcCmd *step_cmd;
     VcSchedule sched;
     int steps_per_epoch, start_epoch;
@@ -209,13 +211,6 @@ static void notify(const Run *r, VcTrainEvent ev, long step, int epoch) {
 
 /* ---- setup ---- */
 
-static int upload_dataset(VcContext *ctx, const VcDataset *d, const char *what, VcBuffer *out) {
-    size_t bytes = vc_augment_data_bytes((size_t)d->n, d->c, d->h, d->w);
-    if (vc_buffer_alloc(ctx, bytes, what, out) != VC_OK) return VC_ERR_OOM;
-    vc_buffer_upload(ctx, *out, 0, d->pixels, (size_t)d->n * (size_t)d->c * (size_t)d->h * (size_t)d->w);
-    return VC_OK;
-}
-
 static int setup(Run *r) {
     VcTrainConfig *c = &r->cfg;
     VcContextOptions co = {.device = c->device[0] ? c->device : NULL, .validation = -1, .pipeline_cache = 1};
@@ -293,14 +288,19 @@ static int setup(Run *r) {
         memcpy(r->aug_cfg.mean, meta.mean, sizeof meta.mean);
         memcpy(r->aug_cfg.std, meta.std, sizeof meta.std);
     }
+    /* device data (or its staging ring) and the small host-visible buffers */
     int S = r->train.h, N = c->batch;
-    VcAugmentShape sh = {.C = r->train.c, .H = S, .W = S, .S = S, .N = N, .V = 2, .n_data = r->train.n};
+    r->train_feed = vc_feed_new(r->ctx, &r->train, N, (VcFeedMode)c->stream, "training images");
+    if (!r->train_feed) return VC_ERR_OOM;
+    if (r->has_test && !(r->test_feed = vc_feed_new(r->ctx, &r->test, N, (VcFeedMode)c->stream, "test images")))
+        return VC_ERR_OOM;
+    if (!c->quiet && vc_feed_streaming(r->train_feed))
+        fprintf(stderr, "vkcontrast: %s does not fit on %s: streaming it through a ring of %d batches\n", c->data,
+                vc_context_info(r->ctx)->name, vc_feed_ring_steps(r->train_feed));
+    VcAugmentShape sh = {.C = r->train.c, .H = S, .W = S, .S = S, .N = N, .V = 2, .n_data = vc_feed_slots(r->train_feed)};
     r->aug = vc_augment_new(r->ctx, &r->aug_cfg, &sh);
     if (!r->aug) return VC_ERR;
 
-    /* device data and the small host-visible buffers */
-    if (upload_dataset(r->ctx, &r->train, "training images", &r->data) != VC_OK) return VC_ERR_OOM;
-    if (r->has_test && upload_dataset(r->ctx, &r->test, "test images", &r->test_data) != VC_OK) return VC_ERR_OOM;
     if (vc_buffer_alloc_mapped(r->ctx, (size_t)r->train.n * sizeof(int32_t), "permutation", &r->perm) != VC_OK ||
         vc_buffer_alloc_mapped(r->ctx, sizeof(VcAugmentStep), "step", &r->step) != VC_OK ||
         vc_buffer_alloc_mapped(r->ctx, sizeof(uint32_t), "step counter", &r->counter) != VC_OK ||
@@ -312,14 +312,16 @@ static int setup(Run *r) {
     r->sched = (VcSchedule){.base_lr = lr, .min_factor = 0.0f, .ema_m0 = 0.99f,
                             .warmup_steps = (uint32_t)(c->warmup_epochs * r->steps_per_epoch),
                             .total_steps = (uint32_t)(c->epochs * r->steps_per_epoch),
-                            .steps_per_epoch = (uint32_t)r->steps_per_epoch, .batch = (uint32_t)N};
+                            .steps_per_epoch = (uint32_t)r->steps_per_epoch, .batch = (uint32_t)N,
+                            .ring_steps = (uint32_t)vc_feed_ring_steps(r->train_feed)};
 
     /* the one recorded step */
     notify(r, VC_TRAIN_RECORD_BEGIN, 0, 0);
     r->step_cmd = vc_cmd_new(r->ctx, c->profile != 0);
     vc_schedule_step(r->step_cmd, &r->sched, r->counter, vc_simclr_hyper(r->simclr), r->step);
     vc_cmd_group(r->step_cmd, "augment");
-    vc_augment_record(r->step_cmd, r->aug, vc_simclr_input(r->simclr), r->data, r->perm, r->step);
+    vc_augment_record(r->step_cmd, r->aug, vc_simclr_input(r->simclr), vc_feed_data(r->train_feed), r->perm,
+                      r->step);
     vc_simclr_record(r->simclr, r->step_cmd, true);
     vc_ring_store(r->step_cmd, r->ring, LOSS_SLOTS, vc_simclr_loss(r->simclr), 1, vc_simclr_hyper(r->simclr), VC_HYPER_STEP);
     vc_cmd_end(r->step_cmd);
@@ -330,8 +332,10 @@ static int setup(Run *r) {
 static void teardown(Run *r) {
     if (r->ctx) {
         vc_cmd_free(r->step_cmd);
-        VcBuffer *bufs[] = {&r->data, &r->test_data, &r->perm, &r->step, &r->counter, &r->ring};
+        VcBuffer *bufs[] = {&r->perm, &r->step, &r->counter, &r->ring};
         for (size_t i = 0; i < VC_COUNTOF(bufs); i++) vc_buffer_free(r->ctx, bufs[i]);
+        vc_feed_free(r->train_feed);
+        vc_feed_free(r->test_feed);
         vc_augment_free(r->aug);
         vc_simclr_free(r->simclr);
         vc_model_free(r->m);
@@ -351,9 +355,8 @@ static int knn(Run *r, VcKnnResult *res) {
     }
     /* the training net in eval mode: no second set of activations */
     VcNet *net = vc_simclr_net(r->simclr);
-    const VcDataset *tr = &r->train, *te = &r->test;
-    int st = vc_embed_images(net, r->data, tr->n, tr->c, tr->h, tr->w, r->aug_cfg.mean, r->aug_cfg.std, true, bank);
-    if (st == VC_OK) st = vc_embed_images(net, r->test_data, te->n, te->c, te->h, te->w, r->aug_cfg.mean, r->aug_cfg.std, true, test);
+    int st = vc_feed_embed(r->train_feed, net, r->aug_cfg.mean, r->aug_cfg.std, true, bank);
+    if (st == VC_OK) st = vc_feed_embed(r->test_feed, net, r->aug_cfg.mean, r->aug_cfg.std, true, test);
     int classes = VC_MAX(r->train.num_classes, r->test.num_classes);
     if (st == VC_OK)
         st = vc_knn_eval(r->ctx, bank, r->train.labels, r->train.n, test, r->test.labels, r->test.n, D, classes, r->cfg.knn_k,
@@ -432,15 +435,18 @@ int vc_train_run(const VcTrainConfig *cfg) {
     for (int epoch = r.start_epoch; epoch < c->epochs && st == VC_OK; epoch++) {
         if (c->max_steps && step >= r.start_step + c->max_steps) break; /* --max-steps ended on an epoch's end */
         epoch_permutation((int32_t *)r.perm.mapped, r.train.n, c->seed, epoch);
-        VcAugmentStep as = {.seed = (uint32_t)c->seed, .epoch = (uint32_t)epoch};
+        VcAugmentStep as = {.seed = (uint32_t)c->seed, .epoch = (uint32_t)epoch, .flags = vc_feed_augment_flags(r.train_feed)};
         vc_augment_step_write(r.ctx, r.step, &as);
+        vc_feed_begin_epoch(r.train_feed, (const int32_t *)r.perm.mapped, r.steps_per_epoch);
         double t_epoch = vc_now(), loss_sum = 0;
         long read = step; /* next step whose loss is still to be read */
         int steps = 0;
         for (int k = 0; k < r.steps_per_epoch; k++) {
             if (c->max_steps && step >= r.start_step + c->max_steps) break;
             notify(&r, VC_TRAIN_SUBMIT, step, epoch);
-            vc_cmd_submit(r.step_cmd); /* waits only for the step three submissions back */
+            vc_feed_wait_step(r.train_feed, k); /* streamed data: this step's images are in their slot */
+            vc_cmd_submit(r.step_cmd);          /* waits only for the step three submissions back */
+            vc_feed_completed(r.train_feed, k - 2);
             step++, steps++;
             notify(&r, VC_TRAIN_SUBMITTED, step, epoch); /* profile/bench wait here for this step */
             /* steps up to step - 3 have completed: their loss slots are final */

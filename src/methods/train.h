@@ -42,6 +42,7 @@ typedef struct VcTrainConfig {
     float temperature, knn_temperature, momentum, weight_decay;
     VcOptimKind optimizer;
     uint64_t seed;
+    int stream;            /* data: 0 auto, 1 resident on the device, 2 streamed (data/feed.h VcFeedMode) */
     int max_steps;         /* stop after this many steps (profile/bench); 0 = all */
     int profile;           /* timestamps around every dispatch (read them from the hook) */
     int progress;          /* 1 bar, 0 plain lines, -1 auto (bar on a terminal) */
