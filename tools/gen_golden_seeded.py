@@ -49,7 +49,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_golden import GoldenWriter, SmallResNet, nt_xent  # noqa: E402
+from gen_golden import GoldenWriter, ProjectionHead, SmallResNet, nt_xent  # noqa: E402
 
 SEED = 1
 PROJ_DIM = 64
@@ -85,17 +85,6 @@ class Block(nn.Module):
         return F.relu(out + (x if self.downsample is None else self.downsample(x)))
 
 
-class Head(nn.Module):
-    def __init__(self, dim, out_dim):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, dim)
-        self.bn = nn.BatchNorm1d(dim)
-        self.fc2 = nn.Linear(dim, out_dim)
-
-    def forward(self, h):
-        return self.fc2(F.relu(self.bn(self.fc1(h))))
-
-
 class ResNet18(nn.Module):
     def __init__(self, channels, out_dim):
         super().__init__()
@@ -107,7 +96,7 @@ class ResNet18(nn.Module):
             blocks = [Block(c, c_out, 2 if layer > 0 else 1), Block(c_out, c_out, 1)]
             setattr(self, "layer%d" % (layer + 1), nn.Sequential(*blocks))
             c = c_out
-        self.head = Head(512, out_dim)
+        self.head = ProjectionHead(512, out_dim)
 
     def forward(self, x):
         x = F.relu(self.bn1(self.conv1(x)))
