@@ -10,7 +10,7 @@
 #include "ops/optim.h"
 
 typedef struct VcTrainConfig {
-    char method[16];       /* simclr */
+    char method[16];       /* simclr | moco */
     char data[512];        /* dataset path (folder or file) */
     char out[512];         /* run folder */
     char resume[512];      /* run folder to resume, or "" */
@@ -27,6 +27,14 @@ typedef struct VcTrainConfig {
     int profile;           /* time every dispatch and print the per-op table at the end */
     int progress;          /* 1 bar, 0 plain lines, -1 auto (bar on a terminal) */
     int quiet;
+    /* MoCo (--method moco) */
+    int moco_version;      /* 1: constant lr, T 0.1; 2: cosine lr, T 0.2 */
+    float moco_m;          /* key encoder EMA momentum */
+    int moco_m_ramp;       /* cosine ramp of the momentum to 1 over the run */
+    int queue;             /* K keys */
+    int shuffle_groups;    /* Shuffle-BN groups per view */
+    int symmetric;         /* both directions, 2N keys per step */
+    int temperature_set;   /* --temperature given (else the method's default) */
 } VcTrainConfig;
 
 void vc_train_defaults(VcTrainConfig *c);
