@@ -9,6 +9,8 @@ PyTorch's init RNG cannot be reproduced in C, so the initial weights travel in t
 Run with Debian's torch (python3-torch, CPU, 1.13), from the repository root:
 
     /usr/bin/python3 tools/gen_golden.py [--out tests/golden/simclr_small_resnet.bin]
+    /usr/bin/python3 tools/gen_golden.py --moco [--out tests/golden/moco_small_resnet.bin]
+    (MoCo: see the section "MoCo" below)
 
 What is computed
   model   small-resnet + projection head exactly as DESIGN.md's table, C_in = 1, 28x28,
@@ -248,11 +250,147 @@ class GoldenWriter:
         return len(blob)
 
 
+# ---------------------------------------------------------------------------------------
+# MoCo (--moco): two steps of MoCo v2 on the same model and views, written to
+# tests/golden/moco_small_resnet.bin (read by tests/test_moco_golden.c).
+#
+#   query encoder = the SimCLR model above (same seed), key encoder = a copy of it.
+#   per step (as the MoCo paper's Algorithm 1 and the MoCo CIFAR demo):
+#     key <- m key + (1 - m) query over parameters AND BatchNorm running statistics
+#     q = normalize(query(view 1))           BatchNorm per contiguous group of N/G images
+#     k = normalize(key(view 2 shuffled)), unshuffled; the shuffle puts image r + i G at
+#         row r N/G + i, so key group r holds images r, r + G, r + 2G, ... (vkcontrast's
+#         interleaved groups, with no copy)
+#     logits = [q . k, q queue^T] / T, cross-entropy with label 0; SGD step
+#     enqueue k at ptr, ptr = (ptr + N) mod K: K = 12 is no multiple of N = 8, so the
+#         second step wraps (rows 8..11 then 0..3)
+#   Grouped BatchNorm: each group is normalized by F.batch_norm with its own copy of the
+#   running statistics; the module's running statistics become the mean of the copies
+#   (the demo's SplitBatchNorm).
+#
+# Tensors: moco_meta [8] N, C, H, W, T, lr, m, G; moco_hyper [3] momentum, weight_decay,
+#   nesterov; input [2N,1,28,28] = [view 1; view 2]; w.<name> (initial weights, both
+#   encoders); queue0 [K, D] (random unit rows); loss [1]; q, k [N, D] of step 1;
+#   g.<name> (every gradient of step 1); rs1.<name> (query running statistics after step
+#   1); queue1, queue2 [K, D]; losses [2]; kw2.<name> (key encoder after step 2's EMA and
+#   its forward: every BatchNorm tensor, stem.conv.weight and the head's linear layers).
+
+MOCO_K = 12
+MOCO_T = 0.2
+MOCO_M = 0.99
+MOCO_G = 2
+MOCO_SEED = 3
+
+
+def set_bn_groups(model, groups):
+    """BatchNorm layers of `model` normalize per contiguous group of batch / groups samples."""
+    for mod in model.modules():
+        if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+            mod.vc_groups = groups
+            if not hasattr(mod, "vc_plain_forward"):
+                mod.vc_plain_forward = mod.forward
+                mod.forward = grouped_bn_forward.__get__(mod)
+
+
+def grouped_bn_forward(self, x):
+    if not self.training or self.vc_groups == 1:
+        return self.vc_plain_forward(x)
+    outs, means, variances = [], [], []
+    for chunk in x.chunk(self.vc_groups, dim=0):
+        rm, rv = self.running_mean.clone(), self.running_var.clone()
+        outs.append(F.batch_norm(chunk, rm, rv, self.weight, self.bias, True, self.momentum, self.eps))
+        means.append(rm)
+        variances.append(rv)
+    with torch.no_grad():
+        self.running_mean.copy_(torch.stack(means).mean(0))
+        self.running_var.copy_(torch.stack(variances).mean(0))
+    return torch.cat(outs, dim=0)
+
+
+def momentum_update(key, query, m):
+    with torch.no_grad():
+        for (_, tk), (_, tq) in zip(state_entries(key), state_entries(query)):
+            tk.mul_(m).add_(tq, alpha=1.0 - m)
+
+
+def moco_step(query, key, optimizer, x, queue, ptr, n):
+    """One MoCo step; returns loss, q, k and the new queue pointer (queue updated in place)."""
+    optimizer.zero_grad()
+    momentum_update(key, query, MOCO_M)
+    _, zq = query(x[:n])
+    q = F.normalize(zq, dim=1)
+    bg = n // MOCO_G
+    idx = torch.tensor([(j % bg) * MOCO_G + j // bg for j in range(n)])  # row r*bg + i <- image r + i*G
+    with torch.no_grad():
+        _, zk = key(x[n:][idx])
+        k = torch.empty_like(zk)
+        k[idx] = F.normalize(zk, dim=1)
+    logits = torch.cat([(q * k).sum(1, keepdim=True), q @ queue.t()], dim=1) / MOCO_T
+    loss = F.cross_entropy(logits, torch.zeros(n, dtype=torch.long))
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        for j in range(n):
+            queue[(ptr + j) % MOCO_K] = k[j]
+    return loss, q.detach(), k, (ptr + n) % MOCO_K
+
+
+def main_moco(args):
+    import copy
+    torch.set_num_threads(1)
+    torch.manual_seed(MODEL_SEED)
+    query = SmallResNet(channels=1, out_dim=PROJ_DIM)
+    key = copy.deepcopy(query)
+    set_bn_groups(query, MOCO_G)
+    set_bn_groups(key, MOCO_G)
+    query.train()
+    key.train()
+    images = read_idx_images(args.data, N_IMAGES)
+    x = make_views(images)
+    _, c, hgt, wid = x.shape
+    gen = torch.Generator().manual_seed(MOCO_SEED)
+    queue = F.normalize(torch.randn(MOCO_K, PROJ_DIM, generator=gen), dim=1)
+
+    out = GoldenWriter()
+    out.add("moco_meta", [N_IMAGES, c, hgt, wid, MOCO_T, LR, MOCO_M, MOCO_G])
+    out.add("moco_hyper", [MOMENTUM, WEIGHT_DECAY, 1.0 if NESTEROV else 0.0])
+    out.add("input", x)
+    for name, t in state_entries(query):
+        out.add("w." + name, t)
+    out.add("queue0", queue)
+    optimizer = torch.optim.SGD(query.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
+                                nesterov=NESTEROV)
+    loss, q, k, ptr = moco_step(query, key, optimizer, x, queue, 0, N_IMAGES)
+    out.add("loss", loss.reshape(1))
+    out.add("q", q)
+    out.add("k", k)
+    for name, param in query.named_parameters():
+        out.add("g." + name, param.grad)
+    for name, t in state_entries(query):
+        if "running" in name:
+            out.add("rs1." + name, t)
+    out.add("queue1", queue)
+    loss2, _, _, ptr = moco_step(query, key, optimizer, x, queue, ptr, N_IMAGES)
+    out.add("queue2", queue)
+    out.add("losses", [loss.item(), loss2.item()])
+    for name, t in state_entries(key):
+        if ".bn" in name or "shortcut.bn" in name or name == "stem.conv.weight" or name.startswith("head.fc"):
+            out.add("kw2." + name, t)
+    size = out.write(args.out)
+    print("moco losses %.7f, %.7f" % (loss.item(), loss2.item()))
+    print("wrote  %s: %d tensors, %d bytes (%.2f MiB)" % (args.out, len(out.tensors), size, size / 2**20))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="tests/golden/simclr_small_resnet.bin")
+    parser.add_argument("--out", default=None)
     parser.add_argument("--data", default=FASHION_MNIST_TRAIN)
+    parser.add_argument("--moco", action="store_true", help="write the MoCo golden file instead")
     args = parser.parse_args()
+    if args.moco:
+        args.out = args.out or "tests/golden/moco_small_resnet.bin"
+        return main_moco(args)
+    args.out = args.out or "tests/golden/simclr_small_resnet.bin"
 
     torch.set_num_threads(1)  # one reduction order: reruns give the same bytes
     torch.manual_seed(MODEL_SEED)

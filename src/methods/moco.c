@@ -110,8 +110,6 @@ static void moco_record(VcMethod *me, VcCmd *cmd) {
     vc_cmd_group(cmd, NULL);
 }
 
-void vc_moco_record_forward_backward(VcMethod *me, VcCmd *cmd) { record_forward_backward(me->impl, cmd); }
-
 /* ---- checkpoint state ---- */
 
 static void moco_before_save(VcMethod *me, long step) {

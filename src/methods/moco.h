@@ -35,7 +35,5 @@ VcNet *vc_moco_query_net(const VcMethod *me);
 VcBuffer vc_moco_queue(const VcMethod *me);
 VcBuffer vc_moco_keys(const VcMethod *me);
 VcBuffer vc_moco_queries(const VcMethod *me);
-/* Record the step without the optimizer update and the enqueue (gradient checks). */
-void vc_moco_record_forward_backward(VcMethod *me, VcCmd *cmd);
 
 #endif
