@@ -477,6 +477,7 @@ int vc_train_run(const VcTrainConfig *cfg) {
     long step = r.start_step;
     r.t0 = vc_now();
     for (int epoch = r.start_epoch; epoch < c->epochs && st == VC_OK; epoch++) {
+        if (c->max_steps && step >= r.start_step + c->max_steps) break; /* --max-steps ended at an epoch's end */
         epoch_permutation((int32_t *)r.perm.mapped, r.train.n, c->seed, epoch);
         VcAugmentStep as = {.seed = (uint32_t)c->seed, .epoch = (uint32_t)epoch};
         vc_augment_step_write(r.ctx, r.step, &as);
