@@ -6,6 +6,8 @@
  * after step 1, the queue after each step, the second loss, and the key encoder after the
  * second EMA and key forward. Shuffle-BN runs with G = 2 groups: the golden shuffles the
  * key batch explicitly, vkcontrast uses interleaved groups (the same statistics).
+ * Then one symmetric step (sym.*: both views through both encoders, groups per view,
+ * 2N keys enqueued into K = 20): loss, q, k, a few gradients, running statistics, queue.
  */
 #include <math.h>
 #include <string.h>
@@ -52,6 +54,62 @@ static void check_queue(VcContext *ctx, const VcMethod *me, const VcGolden *g, c
     CHECK(s == 0, "%s: the queue's zero row holds %g", name, s);
     free(q);
     free(row0);
+}
+
+/* One symmetric step from the initial weights w0 (see tools/gen_golden.py, moco_symmetric). */
+static void test_symmetric(VcContext *ctx, const VcGolden *g, const float *w0, int N, int C, int S, int G, float T, float lr,
+                           float mom, const VcOptimConfig *opt) {
+    uint32_t nd = 0;
+    const uint32_t *qd = vc_golden_dims(g, "sym.queue0", &nd);
+    VC_ASSERT(qd && nd == 2);
+    int K = (int)qd[0], D = (int)qd[1], R = 2 * N;
+    VcModel *m = vc_model_new(ctx, VC_MODEL_SMALL_RESNET, C, S, D, 1);
+    VC_ASSERT(m);
+    vc_model_upload(m, w0);
+    VcTrainConfig c;
+    vc_train_defaults(&c);
+    snprintf(c.method, sizeof c.method, "moco");
+    c.batch = N, c.queue = K, c.shuffle_groups = G, c.temperature = T, c.moco_m = mom, c.symmetric = 1;
+    VcMethod *me = vc_method_new(&c, m, opt);
+    VC_ASSERT(me);
+    vc_buffer_upload(ctx, vc_moco_queue(me), (size_t)D * sizeof(float), need(g, "sym.queue0", (size_t)K * D),
+                     (size_t)K * D * sizeof(float));
+    size_t in_n = (size_t)R * C * S * S;
+    vc_buffer_upload(ctx, me->input, 0, need(g, "input", in_n), in_n * sizeof(float));
+    float *h = (float *)me->hyper.mapped;
+    h[VC_HYPER_LR] = lr, h[VC_HYPER_STEP] = 1, h[VC_HYPER_EMA] = mom;
+    VcCmd *step = vc_cmd_new(ctx, false);
+    me->record(me, step);
+    vc_cmd_run(step);
+    float loss, want = need(g, "sym.loss", 1)[0];
+    vc_buffer_download(ctx, me->loss, 0, &loss, sizeof loss);
+    CHECK(fabs(loss - want) <= TOL_LOSS_ABS, "symmetric loss %.7f vs PyTorch %.7f", loss, want);
+    printf("symmetric loss %.7f (PyTorch %.7f)\n", loss, want);
+    float *q = fetch(ctx, vc_moco_queries(me), 0, (size_t)R * D), *k = fetch(ctx, vc_moco_keys(me), 0, (size_t)R * D);
+    CHECK_NMSE(q, need(g, "sym.q", (size_t)R * D), (size_t)R * D, TOL_QK, "symmetric queries q");
+    CHECK_NMSE(k, need(g, "sym.k", (size_t)R * D), (size_t)R * D, TOL_QK, "symmetric keys k");
+    float *grads = fetch(ctx, m->grads, 0, m->arena_floats), *w1 = vc_calloc(m->arena_floats, sizeof(float));
+    vc_model_download(m, w1);
+    int ngrads = 0, nrunning = 0;
+    for (int i = 0; i < m->nt; i++) {
+        const VcTensorSpec *t = &m->t[i];
+        char name[128];
+        snprintf(name, sizeof name, vc_tensor_is_param(t) ? "sym.g.%s" : "sym.rs1.%s", t->name);
+        size_t n = 0;
+        const float *ref = vc_golden_get(g, name, &n);
+        if (!ref) continue;
+        CHECK(n == t->n, "%s: %zu elements, want %zu", name, n, t->n);
+        if (n != t->n) continue;
+        if (vc_tensor_is_param(t)) CHECK_NMSE(grads + t->offset, ref, n, TOL_GRAD, name), ngrads++;
+        else CHECK_NMSE(w1 + t->offset, ref, n, TOL_RUNNING, name), nrunning++;
+    }
+    CHECK(ngrads == 7 && nrunning == 20, "symmetric: 7 gradients and 20 running statistics compared (%d, %d)", ngrads,
+          nrunning);
+    check_queue(ctx, me, g, "sym.queue1", K, D);
+    vc_cmd_free(step);
+    vc_method_free(me);
+    vc_model_free(m);
+    free(q), free(k), free(grads), free(w1);
 }
 
 int main(int argc, char **argv) {
@@ -165,6 +223,7 @@ int main(int argc, char **argv) {
     vc_cmd_free(step);
     vc_method_free(me);
     vc_model_free(m);
+    test_symmetric(ctx, g, w0, N, C, S, G, T, lr, mom, &opt);
     void *mem[] = {w0, q, k, grads, w1, kw};
     for (size_t i = 0; i < VC_COUNTOF(mem); i++) free(mem[i]);
     vc_golden_free(g);

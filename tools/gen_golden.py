@@ -273,7 +273,9 @@ class GoldenWriter:
 #   encoders); queue0 [K, D] (random unit rows); loss [1]; q, k [N, D] of step 1;
 #   g.<name> (every gradient of step 1); rs1.<name> (query running statistics after step
 #   1); queue1, queue2 [K, D]; losses [2]; kw2.<name> (key encoder after step 2's EMA and
-#   its forward: every BatchNorm tensor, stem.conv.weight and the head's linear layers).
+#   its forward: every BatchNorm tensor, stem.conv.weight and the head's linear layers);
+#   sym.* one symmetric step (see moco_symmetric): sym.queue0/queue1 [20, D], sym.loss,
+#   sym.q, sym.k [2N, D], sym.g.<a few parameters>, sym.rs1.<running statistics>.
 
 MOCO_K = 12
 MOCO_T = 0.2
@@ -335,6 +337,64 @@ def moco_step(query, key, optimizer, x, queue, ptr, n):
     return loss, q.detach(), k, (ptr + n) % MOCO_K
 
 
+MOCO_SYM_K = 20
+SYM_GRADS = ["stem.conv.weight", "stem.bn.weight", "blocks.0.bn1.bias", "head.fc1.weight", "head.bn.weight",
+             "head.fc2.weight", "head.fc2.bias"]
+
+
+def moco_symmetric(out, args):
+    """One symmetric step (sym.* tensors): both views through both encoders in one pass each.
+
+    Query and key see X = [view 1; view 2] (2N rows) with BatchNorm per group of N/G rows
+    within each view (2G groups, running statistics updated once); the key batch is
+    shuffled within each view as in moco_step. Query row i's positive is key row
+    (i + N) mod 2N; the loss is the mean over the 2N rows, i.e. the mean of the two
+    directions (the MoCo demo sums them); all 2N keys are enqueued (K = 20)."""
+    import copy
+    torch.manual_seed(MODEL_SEED)
+    query = SmallResNet(channels=1, out_dim=PROJ_DIM)
+    key = copy.deepcopy(query)
+    set_bn_groups(query, 2 * MOCO_G)
+    set_bn_groups(key, 2 * MOCO_G)
+    query.train()
+    key.train()
+    x = make_views(read_idx_images(args.data, N_IMAGES))
+    n = N_IMAGES
+    gen = torch.Generator().manual_seed(MOCO_SEED + 1)
+    queue = F.normalize(torch.randn(MOCO_SYM_K, PROJ_DIM, generator=gen), dim=1)
+    out.add("sym.queue0", queue)
+    optimizer = torch.optim.SGD(query.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
+                                nesterov=NESTEROV)
+    optimizer.zero_grad()
+    momentum_update(key, query, MOCO_M)
+    _, zq = query(x)
+    q = F.normalize(zq, dim=1)
+    bg = n // MOCO_G
+    idx = torch.tensor([v * n + (j % bg) * MOCO_G + j // bg for v in range(2) for j in range(n)])
+    with torch.no_grad():
+        _, zk = key(x[idx])
+        k = torch.empty_like(zk)
+        k[idx] = F.normalize(zk, dim=1)
+    k_pos = torch.cat([k[n:], k[:n]], dim=0)
+    logits = torch.cat([(q * k_pos).sum(1, keepdim=True), q @ queue.t()], dim=1) / MOCO_T
+    loss = F.cross_entropy(logits, torch.zeros(2 * n, dtype=torch.long))
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        queue[: 2 * n] = k
+    out.add("sym.loss", loss.reshape(1))
+    out.add("sym.q", q)
+    out.add("sym.k", k)
+    for name, param in query.named_parameters():
+        if name in SYM_GRADS:
+            out.add("sym.g." + name, param.grad)
+    for name, t in state_entries(query):
+        if "running" in name:
+            out.add("sym.rs1." + name, t)
+    out.add("sym.queue1", queue)
+    print("moco symmetric loss %.7f" % loss.item())
+
+
 def main_moco(args):
     import copy
     torch.set_num_threads(1)
@@ -376,6 +436,7 @@ def main_moco(args):
     for name, t in state_entries(key):
         if ".bn" in name or "shortcut.bn" in name or name == "stem.conv.weight" or name.startswith("head.fc"):
             out.add("kw2." + name, t)
+    moco_symmetric(out, args)
     size = out.write(args.out)
     print("moco losses %.7f, %.7f" % (loss.item(), loss2.item()))
     print("wrote  %s: %d tensors, %d bytes (%.2f MiB)" % (args.out, len(out.tensors), size, size / 2**20))
