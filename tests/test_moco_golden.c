@@ -70,7 +70,7 @@ static void test_symmetric(VcContext *ctx, const VcGolden *g, const float *w0, i
     vc_train_defaults(&c);
     snprintf(c.method, sizeof c.method, "moco");
     c.batch = N, c.queue = K, c.shuffle_groups = G, c.temperature = T, c.moco_m = mom, c.symmetric = 1;
-    VcMethod *me = vc_method_new(&c, m, opt);
+    VcMethod *me = vc_method_new(&c, m, opt, N);
     VC_ASSERT(me);
     vc_buffer_upload(ctx, vc_moco_queue(me), (size_t)D * sizeof(float), need(g, "sym.queue0", (size_t)K * D),
                      (size_t)K * D * sizeof(float));
@@ -142,7 +142,7 @@ int main(int argc, char **argv) {
     snprintf(c.method, sizeof c.method, "moco");
     c.batch = N, c.queue = K, c.shuffle_groups = G, c.temperature = T, c.moco_m = mom, c.moco_version = 2;
     VcOptimConfig opt = {.kind = VC_OPTIM_SGD, .momentum = hyper[0], .weight_decay = hyper[1], .nesterov = hyper[2] != 0};
-    VcMethod *me = vc_method_new(&c, m, &opt);
+    VcMethod *me = vc_method_new(&c, m, &opt, N);
     VC_ASSERT(me);
     vc_buffer_upload(ctx, vc_moco_queue(me), (size_t)D * sizeof(float), need(g, "queue0", (size_t)K * D),
                      (size_t)K * D * sizeof(float));

@@ -10,6 +10,7 @@ Run with Debian's torch (python3-torch, CPU, 1.13), from the repository root:
 
     /usr/bin/python3 tools/gen_golden.py [--out tests/golden/simclr_small_resnet.bin]
     /usr/bin/python3 tools/gen_golden.py --moco [--out tests/golden/moco_small_resnet.bin]
+    /usr/bin/python3 tools/gen_golden.py --membank [--out tests/golden/membank_small_resnet.bin]
     (MoCo: see the section "MoCo" below)
 
 What is computed
@@ -442,12 +443,129 @@ def main_moco(args):
     print("wrote  %s: %d tensors, %d bytes (%.2f MiB)" % (args.out, len(out.tensors), size, size / 2**20))
 
 
+# ---------------------------------------------------------------------------------------
+# Memory bank (--membank): instance discrimination (Wu et al. 2018) with a bank of n = 20
+# unit vectors, written to tests/golden/membank_small_resnet.bin (tests/test_membank.c).
+#
+#   model   the SimCLR model above (same seed); input = view 1 of the 8 images (one view
+#           per image), standing for the bank entries perm[first + i] of the step
+#   step    f = normalize(model(x)); pos = bank[idx]; K = 6 negatives
+#           neg_j = mix(mix(mix(seed ^ 0x6d656d62) ^ step) + j) mod n (vkcontrast's hash);
+#           logits = [f . pos, f bank[neg]^T] / T (T = 0.07), a negative equal to the
+#           row's own entry set to -1e30; cross-entropy with label 0; SGD step;
+#           bank[idx] = normalize(m pos + (1 - m) f), m = 0.5
+#   two steps (first = 4, then 12; steps 0 and 1), then one step with every entry as a
+#   negative from the initial state (all.*: the own entry is masked, so it counts once)
+#
+# Tensors: mb_meta [10] N, C, H, W, T, lr, m, K, seed, masked (own entries among the
+#   step-0 negatives); mb_hyper [3]; mb_first [2]; input [N,1,28,28]; w.<name>; perm [n];
+#   bank0 [n, D]; loss [1]; f [N, D]; g.<a few parameters>; bank1 [n, D]; losses [2];
+#   bank2 [n, D]; all.loss [1]; all.g.<the same parameters>; all.bank1 [n, D].
+
+MB_N_BANK = 20
+MB_K = 6
+MB_T = 0.07
+MB_M = 0.5
+MB_SEED = 5
+MB_FIRST = [4, 12]
+MB_GRADS = ["stem.conv.weight", "stem.bn.weight", "blocks.2.bn2.weight", "head.fc1.weight", "head.bn.bias",
+            "head.fc2.weight", "head.fc2.bias"]
+U32 = 0xFFFFFFFF
+
+
+def mix32(x):
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & U32
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & U32
+    x ^= x >> 16
+    return x
+
+
+def membank_negatives(seed, step, k, n):
+    base = mix32(mix32(seed ^ 0x6D656D62) ^ step)
+    return [mix32((base + j) & U32) % n for j in range(k)]
+
+
+def membank_step(model, optimizer, x, bank, idx, neg):
+    """One step; neg None = every bank entry. Returns loss, f, number of masked logits."""
+    optimizer.zero_grad()
+    _, z = model(x)
+    f = F.normalize(z, dim=1)
+    pos = bank[idx].clone()
+    negs = bank if neg is None else bank[neg]
+    neg_ids = torch.arange(bank.shape[0]) if neg is None else torch.tensor(neg)
+    own = neg_ids.unsqueeze(0) == torch.tensor(idx).unsqueeze(1)
+    logits = torch.cat([(f * pos).sum(1, keepdim=True), (f @ negs.t()).masked_fill(own, -1e30)], dim=1) / MB_T
+    loss = F.cross_entropy(logits, torch.zeros(len(idx), dtype=torch.long))
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        bank[idx] = F.normalize(MB_M * pos + (1 - MB_M) * f, dim=1)
+    return loss, f.detach(), int(own.sum())
+
+
+def main_membank(args):
+    torch.set_num_threads(1)
+    x = make_views(read_idx_images(args.data, N_IMAGES))[:N_IMAGES].contiguous()
+    _, c, hgt, wid = x.shape
+    gen = torch.Generator().manual_seed(MB_SEED)
+    perm = torch.randperm(MB_N_BANK, generator=gen).tolist()
+    bank0 = F.normalize(torch.randn(MB_N_BANK, PROJ_DIM, generator=gen), dim=1)
+    out = GoldenWriter()
+    results = {}
+    for mode in ["sampled", "all"]:
+        torch.manual_seed(MODEL_SEED)
+        model = SmallResNet(channels=1, out_dim=PROJ_DIM)
+        model.train()
+        if mode == "sampled":
+            out.add("input", x)
+            for name, t in state_entries(model):
+                out.add("w." + name, t)
+        optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
+                                    nesterov=NESTEROV)
+        bank = bank0.clone()
+        steps = 2 if mode == "sampled" else 1
+        for step in range(steps):
+            first = MB_FIRST[step]
+            idx = perm[first:first + N_IMAGES]
+            neg = membank_negatives(MB_SEED, step, MB_K, MB_N_BANK) if mode == "sampled" else None
+            loss, f, masked = membank_step(model, optimizer, x, bank, idx, neg)
+            prefix = "" if mode == "sampled" else "all."
+            if step == 0:
+                results[prefix + "masked"] = masked
+                out.add(prefix + "loss", loss.reshape(1))
+                if mode == "sampled":
+                    out.add("f", f)
+                grads = dict(model.named_parameters())
+                for name in MB_GRADS:
+                    out.add(prefix + "g." + name, grads[name].grad)
+                out.add(prefix + "bank1", bank)
+                results[prefix + "loss0"] = loss.item()
+            else:
+                out.add("bank2", bank)
+                out.add("losses", [results["loss0"], loss.item()])
+    out.add("mb_meta", [N_IMAGES, c, hgt, wid, MB_T, LR, MB_M, MB_K, MB_SEED, results["masked"]])
+    out.add("mb_hyper", [MOMENTUM, WEIGHT_DECAY, 1.0 if NESTEROV else 0.0])
+    out.add("mb_first", MB_FIRST)
+    out.add("perm", perm)
+    out.add("bank0", bank0)
+    size = out.write(args.out)
+    print("membank loss %.7f, masked %d own entries among the step-0 negatives; all: loss %.7f" %
+          (results["loss0"], results["masked"], results["all.loss0"]))
+    print("wrote  %s: %d tensors, %d bytes (%.2f MiB)" % (args.out, len(out.tensors), size, size / 2**20))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=None)
     parser.add_argument("--data", default=FASHION_MNIST_TRAIN)
     parser.add_argument("--moco", action="store_true", help="write the MoCo golden file instead")
+    parser.add_argument("--membank", action="store_true", help="write the memory-bank golden file instead")
     args = parser.parse_args()
+    if args.membank:
+        args.out = args.out or "tests/golden/membank_small_resnet.bin"
+        return main_membank(args)
     if args.moco:
         args.out = args.out or "tests/golden/moco_small_resnet.bin"
         return main_moco(args)

@@ -3,10 +3,11 @@
 
 #include <string.h>
 
-VcMethod *vc_method_new(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt) {
+VcMethod *vc_method_new(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt, int n_data) {
     if (!strcmp(c->method, "simclr")) return vc_method_simclr(c, m, opt);
     if (!strcmp(c->method, "moco")) return vc_method_moco(c, m, opt);
-    vc_set_error("--method %s: not available (simclr or moco)", c->method);
+    if (!strcmp(c->method, "membank")) return vc_method_membank(c, m, opt, n_data);
+    vc_set_error("--method %s: not available (simclr, moco or membank)", c->method);
     return NULL;
 }
 

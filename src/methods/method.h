@@ -29,6 +29,10 @@ struct VcMethod {
     float min_lr_factor;      /* schedule: cosine decay to base * this (1 = constant lr) */
     float ema_m0;             /* schedule: EMA momentum (MoCo), and its cosine ramp to 1 */
     bool ema_ramp;
+    VcBuffer perm, batch_info; /* set by the run before record(): the epoch's permutation (int32)
+                               * and the augmentation's step buffer (VcAugmentStep: seed,
+                               * first index of the batch), for methods that need to know
+                               * which images a step holds (memory bank) */
     VcBuffer state[2];        /* optimizer state arenas (the weight arena's layout) */
     int nstate;
     VcCheckpointExtra *extra; /* method state saved in and restored from checkpoints */
@@ -43,13 +47,14 @@ struct VcMethod {
     void *impl;
 };
 
-/* The method c->method names, for model m (its weights are the ones trained). NULL + error
- * on a bad setting or out of memory. */
-VcMethod *vc_method_new(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt);
+/* The method c->method names, for model m (its weights are the ones trained) and a
+ * training set of n_data images. NULL + error on a bad setting or out of memory. */
+VcMethod *vc_method_new(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt, int n_data);
 void vc_method_free(VcMethod *me);
 
 /* Constructors of the methods. */
 VcMethod *vc_method_simclr(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt);
 VcMethod *vc_method_moco(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt);
+VcMethod *vc_method_membank(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt, int n_data);
 
 #endif

@@ -92,6 +92,10 @@ static char *config_json(const Run *r) {
     vc_json_field_number(&w, "weight_decay", c->weight_decay);
     vc_json_field_int(&w, "warmup_epochs", c->warmup_epochs);
     vc_json_field_number(&w, "temperature", c->temperature);
+    if (!strcmp(c->method, "membank")) {
+        vc_json_field_int(&w, "negatives", c->negatives);
+        vc_json_field_number(&w, "bank_m", c->bank_m);
+    }
     if (!strcmp(c->method, "moco")) {
         vc_json_field_int(&w, "moco_version", c->moco_version);
         vc_json_field_number(&w, "moco_m", c->moco_m);
@@ -181,6 +185,8 @@ static int load_config(const char *dir, VcTrainConfig *c) {
     GET_NUM("knn_every", c->knn_every, int);
     GET_NUM("knn_k", c->knn_k, int);
     GET_NUM("moco_version", c->moco_version, int);
+    GET_NUM("negatives", c->negatives, int);
+    GET_NUM("bank_m", c->bank_m, float);
     GET_NUM("moco_m", c->moco_m, float);
     GET_NUM("queue", c->queue, int);
     GET_NUM("shuffle_groups", c->shuffle_groups, int);
@@ -274,7 +280,7 @@ static int setup(Run *r) {
         /* optimizer state goes in after the step program exists (below) */
         VcOptimConfig opt = {.kind = c->optimizer, .momentum = c->momentum, .weight_decay = c->weight_decay,
                              .trust_coef = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
-        r->method = vc_method_new(c, r->m, &opt);
+        r->method = vc_method_new(c, r->m, &opt, r->train.n);
         if (!r->method) {
             vc_st_close(st);
             return VC_ERR;
@@ -289,7 +295,7 @@ static int setup(Run *r) {
         if (!r->m) return VC_ERR;
         VcOptimConfig opt = {.kind = c->optimizer, .momentum = c->momentum, .weight_decay = c->weight_decay,
                              .trust_coef = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
-        r->method = vc_method_new(c, r->m, &opt);
+        r->method = vc_method_new(c, r->m, &opt, r->train.n);
         if (!r->method) return VC_ERR;
     }
 
@@ -326,6 +332,8 @@ static int setup(Run *r) {
     /* the one recorded step */
     r->step_cmd = vc_cmd_new(r->ctx, c->profile != 0);
     VcMethod *me = r->method;
+    me->perm = r->perm;
+    me->batch_info = r->step;
     vc_schedule_step(r->step_cmd, &r->sched, r->counter, me->hyper, r->step);
     vc_cmd_group(r->step_cmd, "augment");
     vc_augment_record(r->step_cmd, r->aug, me->input, r->data, r->perm, r->step);

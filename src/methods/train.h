@@ -10,7 +10,7 @@
 #include "ops/optim.h"
 
 typedef struct VcTrainConfig {
-    char method[16];       /* simclr | moco */
+    char method[16];       /* simclr | moco | membank */
     char data[512];        /* dataset path (folder or file) */
     char out[512];         /* run folder */
     char resume[512];      /* run folder to resume, or "" */
@@ -35,6 +35,9 @@ typedef struct VcTrainConfig {
     int shuffle_groups;    /* Shuffle-BN groups per view */
     int symmetric;         /* both directions, 2N keys per step */
     int temperature_set;   /* --temperature given (else the method's default) */
+    /* memory bank (--method membank) */
+    int negatives;         /* K sampled negatives a sample, 0 = the whole bank */
+    float bank_m;          /* bank update v <- normalize(m v + (1 - m) f) */
 } VcTrainConfig;
 
 void vc_train_defaults(VcTrainConfig *c);
