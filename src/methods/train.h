@@ -29,7 +29,7 @@ typedef struct VcTrainEventInfo {
 typedef void (*VcTrainHook)(void *user, const VcTrainEventInfo *ev);
 
 typedef struct VcTrainConfig {
-    char method[16];       /* simclr */
+    char method[16];       /* simclr | moco | membank */
     char data[512];        /* dataset path (folder or file) */
     char out[512];         /* run folder */
     char resume[512];      /* run folder to resume, or "" */
@@ -49,6 +49,17 @@ typedef struct VcTrainConfig {
     int quiet;
     VcTrainHook hook;      /* called at each VcTrainEvent when set */
     void *hook_user;
+    /* MoCo (--method moco) */
+    int moco_version;      /* 1: constant lr, T 0.1; 2: cosine lr, T 0.2 */
+    float moco_m;          /* key encoder EMA momentum */
+    int moco_m_ramp;       /* cosine ramp of the momentum to 1 over the run */
+    int queue;             /* K keys */
+    int shuffle_groups;    /* Shuffle-BN groups per view */
+    int symmetric;         /* both directions, 2N keys per step */
+    int temperature_set;   /* --temperature given (else the method's default) */
+    /* memory bank (--method membank) */
+    int negatives;         /* K sampled negatives a sample, 0 = the whole bank */
+    float bank_m;          /* bank update v <- normalize(m v + (1 - m) f) */
 } VcTrainConfig;
 
 void vc_train_defaults(VcTrainConfig *c);
