@@ -54,13 +54,17 @@ static void remove_run_folder(const char *dir) {
 }
 
 static const char *help =
-    "usage: vkcontrast bench [train options] [--steps N] [--warmup W] [--json]\n"
+    "usage: vkcontrast bench [train options] [--steps N] [--warmup W] [--json] [--timestamps]\n"
     "       vkcontrast bench ops [--json] [--quick]\n"
+    "       vkcontrast bench peak [--json] [--remeasure]\n"
     "\n"
     "bench: training throughput of N steps (default 10) after W warm-up steps (default 2):\n"
     "images/s, steps/s, ms per step (min/median/max; each step submitted and waited for)\n"
     "and the peak device memory vkcontrast allocated. Any method/model/batch of `train`.\n"
-    "bench ops: GFLOP/s of GEMM and conv layers next to OpenBLAS.\n"
+    "--timestamps records the step with a timestamp pair around every dispatch, as `train`\n"
+    "(for its report) and `profile` do: compare with and without to see what they cost.\n"
+    "bench ops: GFLOP/s of GEMM and conv layers next to OpenBLAS. bench peak: the device's\n"
+    "fp32 FMA throughput and memory bandwidth (cached per device; used by `profile`).\n"
     "\ntrain options:\n";
 
 int cmd_bench_train(int argc, char **argv) {
@@ -79,6 +83,10 @@ int cmd_bench_train(int argc, char **argv) {
             return 0;
         }
         if (!strcmp(a, "--json")) continue; /* argv[at] is argv[0] of the next parse */
+        if (!strcmp(a, "--timestamps")) {
+            cfg.profile = 1;
+            continue;
+        }
         if (strcmp(a, "--steps") != 0 && strcmp(a, "--warmup") != 0)
             return cli_fail("bench: unknown option '%s' (see `vkcontrast bench --help`)", a);
         const char *v = at + 1 < argc ? argv[at + 1] : NULL;
@@ -132,6 +140,7 @@ int cmd_bench_train(int argc, char **argv) {
         vc_json_field_int(&w, "batch", cfg.batch);
         vc_json_field_int(&w, "steps", b.n);
         vc_json_field_int(&w, "warmup", b.warmup);
+        vc_json_field_bool(&w, "timestamps", cfg.profile);
         vc_json_field_number(&w, "images_per_s", ips);
         vc_json_field_number(&w, "steps_per_s", sps);
         vc_json_field_number(&w, "ms_per_step_min", b.ms[0]);

@@ -227,7 +227,7 @@ static void epoch_permutation(int32_t *perm, int n, uint64_t seed, int epoch) {
 static void notify(const Run *r, VcTrainEvent ev, long step, int epoch) {
     if (!r->cfg.hook) return;
     VcTrainEventInfo info = {.event = ev, .step_cmd = ev == VC_TRAIN_RECORD_BEGIN ? NULL : r->step_cmd, .step = step,
-                             .epoch = epoch, .out = r->cfg.out};
+                             .epoch = epoch, .out = r->cfg.out, .config = &r->cfg};
     r->cfg.hook(r->cfg.hook_user, &info);
 }
 

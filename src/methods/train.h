@@ -25,6 +25,7 @@ typedef struct VcTrainEventInfo {
     long step;
     int epoch;       /* 0-based */
     const char *out; /* run folder */
+    const struct VcTrainConfig *config; /* the run's settings (after --resume read config.json) */
 } VcTrainEventInfo;
 typedef void (*VcTrainHook)(void *user, const VcTrainEventInfo *ev);
 
