@@ -55,12 +55,22 @@ float hsum(vec4 v) { return (v.x + v.y) + (v.z + v.w); }
 float hsum(float v) { return v; }
 #endif
 
+// Groups (MoCo's Shuffle-BN): the batch is split into G groups normalized with their
+// own statistics (saved per group, (G, C)); the running statistics move towards the
+// mean over groups of the group statistics (PyTorch running stats of each group, then
+// averaged, as the MoCo CIFAR demo's SplitBatchNorm). The batch is `views` blocks of
+// view_n samples, each cut into gv groups of B samples: runs of B consecutive samples,
+// or (interleave) every gv-th sample. G = 1 is plain BatchNorm.
 layout(push_constant) uniform Push {
     uint B, C;
     uint HWu;      // units per segment: HW, or HW/4 with VEC4
-    uint n;        // values per channel, B*HW
+    uint n;        // values per channel and group, B*HW
     uint training; // forward: 1 batch statistics, 0 running statistics
     float momentum, eps;
+    uint G;        // groups (B above is the samples per group)
+    uint gv;       // groups per view
+    uint view_n;   // samples per view, gv * B
+    uint interleave;
 } pc;
 
 // With VEC4 and TEX1 the read-only tensors are RGBA32F texel buffers: on lavapipe a
@@ -127,25 +137,31 @@ vec2 wg_sum(vec2 v) {
 }
 #endif
 
-// The walk over one channel: unit t = b*HWu + j of the channel lives at
-// off = (b*C + c)*HWu + j. Stepping t by WG moves b by WG / HWu and j by WG % HWu
-// (plus one carry), so the loop needs no division.
+// The walk over one channel of one group: unit t = i*HWu + j (sample i of the group)
+// lives at off = ((base + i*bstride)*C + c)*HWu + j. Stepping t by WG moves i by
+// WG / HWu and j by WG % HWu (plus one carry), so the loop needs no division.
 struct Walk { uint t, j, off; };
-uint g_dj, g_doff, g_wrap, g_units;
+uint g_dj, g_doff, g_wrap, g_units, g_bstride;
 
 void walk_setup() {
     uint wg = gl_WorkGroupSize.x;
+    g_bstride = pc.interleave != 0u ? pc.gv : 1u;
     g_dj = wg % pc.HWu;
-    g_doff = (wg / pc.HWu) * pc.C * pc.HWu + g_dj;
-    g_wrap = pc.C * pc.HWu - pc.HWu;
+    g_doff = (wg / pc.HWu) * g_bstride * pc.C * pc.HWu + g_dj;
+    g_wrap = g_bstride * pc.C * pc.HWu - pc.HWu;
     g_units = pc.B * pc.HWu;
 }
-Walk walk_start(uint c) {
+// first sample of group g
+uint group_base(uint g) {
+    uint v = g / pc.gv, r = g % pc.gv;
+    return v * pc.view_n + (pc.interleave != 0u ? r : r * pc.B);
+}
+Walk walk_start(uint c, uint base) {
     uint lid = gl_LocalInvocationID.x;
     Walk w;
     w.t = lid;
     w.j = lid % pc.HWu;
-    w.off = ((lid / pc.HWu) * pc.C + c) * pc.HWu + w.j;
+    w.off = ((base + (lid / pc.HWu) * g_bstride) * pc.C + c) * pc.HWu + w.j;
     return w;
 }
 void walk_next(inout Walk w) {
@@ -164,52 +180,66 @@ void main() {
     // more channels than groups (C > 65535): loop; c is uniform, so the barriers are too
     for (uint c = gl_WorkGroupID.x; c < pc.C; c += gl_NumWorkGroups.x) {
 #if BACKWARD
-        float mean = save_mean[c], invstd = save_invstd[c];
-        T sdy = T(0), sdyx = T(0);
-        for (Walk w = walk_start(c); w.t < g_units; walk_next(w)) {
-            T dy = LD(d_out, w.off);
-            sdy += dy;
-            sdyx += dy * (LD(x, w.off) - mean);
+        float sum_dy_all = 0, sum_dyxh_all = 0;
+        for (uint g = 0; g < pc.G; g++) {
+            uint base = group_base(g), sc = g * pc.C + c;
+            float mean = save_mean[sc], invstd = save_invstd[sc];
+            T sdy = T(0), sdyx = T(0);
+            for (Walk w = walk_start(c, base); w.t < g_units; walk_next(w)) {
+                T dy = LD(d_out, w.off);
+                sdy += dy;
+                sdyx += dy * (LD(x, w.off) - mean);
+            }
+            vec2 s = wg_sum(vec2(hsum(sdy), hsum(sdyx)));
+            float sum_dy = s.x, sum_dyxh = s.y * invstd; // sum(dy), sum(dy * xhat)
+            sum_dy_all += sum_dy;
+            sum_dyxh_all += sum_dyxh;
+            // d_x += gamma invstd (dy - sum(dy)/n - xhat sum(dy xhat)/n)
+            float k = gamma[c] * invstd, a = sum_dy / n, bx = sum_dyxh / n * invstd;
+            for (Walk w = walk_start(c, base); w.t < g_units; walk_next(w))
+                d_x[w.off] = LD_DX(w.off) + k * ((LD(d_out, w.off) - a) - (LD(x, w.off) - mean) * bx);
         }
-        vec2 s = wg_sum(vec2(hsum(sdy), hsum(sdyx)));
-        float sum_dy = s.x, sum_dyxh = s.y * invstd; // sum(dy), sum(dy * xhat)
         if (gl_LocalInvocationID.x == 0) {
-            d_beta[c] += sum_dy;
-            d_gamma[c] += sum_dyxh;
+            d_beta[c] += sum_dy_all;
+            d_gamma[c] += sum_dyxh_all;
         }
-        // d_x += gamma invstd (dy - sum(dy)/n - xhat sum(dy xhat)/n)
-        float k = gamma[c] * invstd, a = sum_dy / n, bx = sum_dyxh / n * invstd;
-        for (Walk w = walk_start(c); w.t < g_units; walk_next(w))
-            d_x[w.off] = LD_DX(w.off) + k * ((LD(d_out, w.off) - a) - (LD(x, w.off) - mean) * bx);
 #else
-        float m0 = 0, m1 = 0, invstd;
-        if (pc.training != 0) {
-            T s = T(0);
-            for (Walk w = walk_start(c); w.t < g_units; walk_next(w)) s += LD(x, w.off);
-            m0 = wg_sum(vec2(hsum(s), 0)).x / n;
-            T s1 = T(0), s2 = T(0);
-            for (Walk w = walk_start(c); w.t < g_units; walk_next(w)) {
-                T d = LD(x, w.off) - m0;
-                s1 += d;
-                s2 += d * d;
+        float mean_sum = 0, var_sum = 0; // over groups: batch means, unbiased variances
+        for (uint g = 0; g < pc.G; g++) {
+            uint base = group_base(g), sc = g * pc.C + c;
+            float m0 = 0, m1 = 0, invstd;
+            if (pc.training != 0) {
+                T s = T(0);
+                for (Walk w = walk_start(c, base); w.t < g_units; walk_next(w)) s += LD(x, w.off);
+                m0 = wg_sum(vec2(hsum(s), 0)).x / n;
+                T s1 = T(0), s2 = T(0);
+                for (Walk w = walk_start(c, base); w.t < g_units; walk_next(w)) {
+                    T d = LD(x, w.off) - m0;
+                    s1 += d;
+                    s2 += d * d;
+                }
+                vec2 S = wg_sum(vec2(hsum(s1), hsum(s2)));
+                m1 = S.x / n; // the mean is m0 + m1
+                float var = max(S.y / n - m1 * m1, 0.0);
+                invstd = 1.0 / sqrt(var + pc.eps);
+                mean_sum += m0 + m1;
+                var_sum += pc.n > 1 ? var * (n / (n - 1.0)) : var;
+                if (gl_LocalInvocationID.x == 0) {
+                    save_mean[sc] = m0 + m1;
+                    save_invstd[sc] = invstd;
+                }
+            } else {
+                m0 = running_mean[c];
+                invstd = 1.0 / sqrt(running_var[c] + pc.eps);
             }
-            vec2 S = wg_sum(vec2(hsum(s1), hsum(s2)));
-            m1 = S.x / n; // the mean is m0 + m1
-            float var = max(S.y / n - m1 * m1, 0.0);
-            invstd = 1.0 / sqrt(var + pc.eps);
-            if (gl_LocalInvocationID.x == 0) {
-                float unbiased = pc.n > 1 ? var * (n / (n - 1.0)) : var;
-                save_mean[c] = m0 + m1;
-                save_invstd[c] = invstd;
-                running_mean[c] = (1.0 - pc.momentum) * running_mean[c] + pc.momentum * (m0 + m1);
-                running_var[c] = (1.0 - pc.momentum) * running_var[c] + pc.momentum * unbiased;
-            }
-        } else {
-            m0 = running_mean[c];
-            invstd = 1.0 / sqrt(running_var[c] + pc.eps);
+            float k = gamma[c] * invstd, b = beta[c];
+            for (Walk w = walk_start(c, base); w.t < g_units; walk_next(w)) out_[w.off] = ((LD(x, w.off) - m0) - m1) * k + b;
         }
-        float k = gamma[c] * invstd, b = beta[c];
-        for (Walk w = walk_start(c); w.t < g_units; walk_next(w)) out_[w.off] = ((LD(x, w.off) - m0) - m1) * k + b;
+        if (pc.training != 0 && gl_LocalInvocationID.x == 0) {
+            float G = float(pc.G);
+            running_mean[c] = (1.0 - pc.momentum) * running_mean[c] + pc.momentum * (mean_sum / G);
+            running_var[c] = (1.0 - pc.momentum) * running_var[c] + pc.momentum * (var_sum / G);
+        }
 #endif
     }
 }

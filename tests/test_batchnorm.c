@@ -9,6 +9,10 @@
  *    E[x^2] - E[x]^2). Two training calls (running statistics after both), one eval call,
  *    one backward accumulating into non-zero gradients; forward in place (out == x).
  * 3. On CPU devices, also the shared-memory-tree reduction that GPUs use.
+ * 4. Grouped BatchNorm (MoCo's Shuffle-BN): the grouped reference's backward against
+ *    finite differences, then GPU vs the grouped reference for contiguous and interleaved
+ *    groups, one and two views, odd shapes and all three read paths; the grouped result
+ *    must differ from the ungrouped one (the groups really use their own statistics).
  * Prints the timings of the (256, 32, 784) forward and backward.
  */
 #include <math.h>
@@ -241,6 +245,130 @@ static void test_in_place(VcContext *ctx, int B, int C, int HW) {
     for (size_t i = 0; i < VC_COUNTOF(mem); i++) free(mem[i]);
 }
 
+/* ---- 4. grouped ---- */
+
+typedef struct { int G, V; bool il; } Grp;
+
+/* L = sum(w * out) of a grouped training forward */
+static double loss_grouped(int B, int C, int HW, Grp gr, const double *x, const double *g, const double *be, const double *w) {
+    size_t n = (size_t)B * C * HW;
+    double *out = vc_malloc(n * 8), *rm = vc_calloc((size_t)C, 8), *rv = vc_calloc((size_t)C, 8);
+    double *sm = vc_malloc((size_t)C * gr.G * 8), *si = vc_malloc((size_t)C * gr.G * 8);
+    ref_batchnorm_forward_grouped(B, C, HW, gr.G, gr.V, gr.il, out, x, g, be, rm, rv, sm, si, MOMENTUM, EPS);
+    double L = 0;
+    for (size_t i = 0; i < n; i++) L += w[i] * out[i];
+    free(out), free(rm), free(rv), free(sm), free(si);
+    return L;
+}
+
+static void test_reference_grouped_gradients(int B, int C, int HW, Grp gr) {
+    size_t n = (size_t)B * C * HW;
+    double *x = vc_malloc(n * 8), *w = vc_malloc(n * 8), *g = vc_malloc((size_t)C * 8), *be = vc_malloc((size_t)C * 8);
+    for (size_t i = 0; i < n; i++) x[i] = 3.0 * th_normal() + 1.0, w[i] = th_normal();
+    for (int c = 0; c < C; c++) g[c] = th_uniform(0.5f, 2), be[c] = th_normal();
+    double *out = vc_malloc(n * 8), *rm = vc_calloc((size_t)C, 8), *rv = vc_calloc((size_t)C, 8);
+    double *sm = vc_malloc((size_t)C * gr.G * 8), *si = vc_malloc((size_t)C * gr.G * 8);
+    ref_batchnorm_forward_grouped(B, C, HW, gr.G, gr.V, gr.il, out, x, g, be, rm, rv, sm, si, MOMENTUM, EPS);
+    double *dx = vc_calloc(n, 8), *dg = vc_calloc((size_t)C, 8), *db = vc_calloc((size_t)C, 8);
+    ref_batchnorm_backward_grouped(B, C, HW, gr.G, gr.V, gr.il, dx, dg, db, w, x, g, sm, si);
+    double e = 0, den = 0;
+    const double h = 1e-5;
+    for (size_t i = 0; i < n + 2 * (size_t)C; i++) {
+        double *p = i < n ? &x[i] : i < n + (size_t)C ? &g[i - n] : &be[i - n - C];
+        double an = i < n ? dx[i] : i < n + (size_t)C ? dg[i - n] : db[i - n - C];
+        double keep = *p;
+        *p = keep + h;
+        double lp = loss_grouped(B, C, HW, gr, x, g, be, w);
+        *p = keep - h;
+        double lm = loss_grouped(B, C, HW, gr, x, g, be, w);
+        *p = keep;
+        double num = (lp - lm) / (2 * h);
+        e += (an - num) * (an - num), den += num * num;
+    }
+    CHECK(e / den < 1e-12, "grouped reference (%d,%d,%d) G=%d V=%d il=%d vs finite differences: nmse %.3g", B, C, HW, gr.G,
+          gr.V, gr.il, e / den);
+    free(x), free(w), free(g), free(be), free(out), free(rm), free(rv), free(sm), free(si), free(dx), free(dg), free(db);
+}
+
+static void test_gpu_grouped(VcContext *ctx, int B, int C, int HW, Grp gr) {
+    size_t n = (size_t)B * C * HW, nc = (size_t)C, ns = nc * gr.G;
+    char what[160];
+    VcBnGroups groups = {gr.G, gr.V, gr.il};
+    CHECK(vc_bn_groups_check(B, &groups) == VC_OK, "groups accepted");
+    float *x = vc_malloc(n * 4), *dy = vc_malloc(n * 4), *dx0 = vc_malloc(n * 4);
+    float *g = vc_malloc(nc * 4), *be = vc_malloc(nc * 4), *rm = vc_malloc(nc * 4), *rv = vc_malloc(nc * 4);
+    float *dg0 = vc_malloc(nc * 4), *db0 = vc_malloc(nc * 4);
+    fill_input(x, B, C, HW);
+    /* give each sample its own offset, so group statistics differ from the batch's */
+    for (int b = 0; b < B; b++)
+        for (size_t k = 0; k < nc * HW; k++) x[(size_t)b * nc * HW + k] += (float)(b % 5) * 0.7f;
+    th_fill_uniform(dy, n, -1.7f, 1.7f);
+    th_fill_uniform(dx0, n, -1.0f, 1.0f);
+    th_fill_normal(dg0, nc, 1.0f);
+    th_fill_normal(db0, nc, 1.0f);
+    for (size_t c = 0; c < nc; c++) g[c] = th_uniform(0.5f, 2), be[c] = th_normal(), rm[c] = th_normal(), rv[c] = th_uniform(0.5f, 2);
+    VcBuffer bx = upload(ctx, x, n), bdy = upload(ctx, dy, n), bdx = upload(ctx, dx0, n), bg = upload(ctx, g, nc);
+    VcBuffer bbe = upload(ctx, be, nc), brm = upload(ctx, rm, nc), brv = upload(ctx, rv, nc), bdg = upload(ctx, dg0, nc);
+    VcBuffer bdb = upload(ctx, db0, nc), bout, bsm, bsi;
+    VC_ASSERT(vc_buffer_alloc(ctx, n * 4, "out", &bout) == VC_OK);
+    VC_ASSERT(vc_buffer_alloc(ctx, ns * 4, "mean", &bsm) == VC_OK && vc_buffer_alloc(ctx, ns * 4, "invstd", &bsi) == VC_OK);
+    VcCmd *cmd = vc_cmd_new(ctx, false);
+    vc_batchnorm_forward_grouped(cmd, B, C, HW, &groups, bout, bx, bg, bbe, brm, brv, bsm, bsi, true, MOMENTUM, EPS);
+    vc_batchnorm_backward_grouped(cmd, B, C, HW, &groups, bdx, bdg, bdb, bdy, bx, bg, bsm, bsi);
+    vc_cmd_run(cmd);
+    vc_cmd_free(cmd);
+
+    double *rx = to_double(x, n), *rdy = to_double(dy, n), *rdx = to_double(dx0, n), *rg = to_double(g, nc);
+    double *rbe = to_double(be, nc), *rrm = to_double(rm, nc), *rrv = to_double(rv, nc), *rdg = to_double(dg0, nc);
+    double *rdb = to_double(db0, nc), *rout = vc_malloc(n * 8), *rsm = vc_malloc(ns * 8), *rsi = vc_malloc(ns * 8);
+    ref_batchnorm_forward_grouped(B, C, HW, gr.G, gr.V, gr.il, rout, rx, rg, rbe, rrm, rrv, rsm, rsi, MOMENTUM, EPS);
+    ref_batchnorm_backward_grouped(B, C, HW, gr.G, gr.V, gr.il, rdx, rdg, rdb, rdy, rx, rg, rsm, rsi);
+    float *out = download(ctx, bout, n), *sm = download(ctx, bsm, ns), *si = download(ctx, bsi, ns);
+    float *grm = download(ctx, brm, nc), *grv = download(ctx, brv, nc), *gdx = download(ctx, bdx, n);
+    float *gdg = download(ctx, bdg, nc), *gdb = download(ctx, bdb, nc);
+#define GCHECK(got, ref, cnt, bnd, name)                                                                \
+    snprintf(what, sizeof what, "grouped %s (%d,%d,%d) G=%d V=%d %s", name, B, C, HW, gr.G, gr.V,       \
+             gr.il ? "interleaved" : "contiguous");                                                     \
+    check_d(got, ref, cnt, bnd, what)
+    GCHECK(out, rout, n, 1e-12, "out");
+    GCHECK(sm, rsm, ns, 1e-12, "save_mean");
+    GCHECK(si, rsi, ns, 1e-12, "save_invstd");
+    GCHECK(grm, rrm, nc, 1e-12, "running_mean");
+    GCHECK(grv, rrv, nc, 1e-12, "running_var");
+    GCHECK(gdx, rdx, n, 1e-11, "d_x (+=)");
+    GCHECK(gdg, rdg, nc, 1e-10, "d_gamma (+=)");
+    GCHECK(gdb, rdb, nc, 1e-10, "d_beta (+=)");
+    /* the ungrouped normalization is far from the grouped one */
+    double *plain = vc_malloc(n * 8), *prm = to_double(rm, nc), *prv = to_double(rv, nc), *psm = vc_malloc(nc * 8),
+           *psi = vc_malloc(nc * 8);
+    ref_batchnorm_forward(B, C, HW, plain, rx, rg, rbe, prm, prv, psm, psi, true, MOMENTUM, EPS);
+    double d = th_nmse_d(out, plain, n);
+    CHECK(d > 1e-3, "grouped (%d,%d,%d) G=%d: output equals the ungrouped one (nmse %.3g)", B, C, HW, gr.G, d);
+    VcBuffer all[] = {bx, bdy, bdx, bg, bbe, brm, brv, bdg, bdb, bout, bsm, bsi};
+    for (size_t i = 0; i < VC_COUNTOF(all); i++) vc_buffer_free(ctx, &all[i]);
+    void *mem[] = {x, dy, dx0, g, be, rm, rv, dg0, db0, rx, rdy, rdx, rg, rbe, rrm, rrv, rdg, rdb, rout, rsm, rsi, out, sm,
+                   si, grm, grv, gdx, gdg, gdb, plain, prm, prv, psm, psi};
+    for (size_t i = 0; i < VC_COUNTOF(mem); i++) free(mem[i]);
+}
+
+static void test_grouped(VcContext *ctx) {
+    test_reference_grouped_gradients(6, 2, 3, (Grp){3, 1, false});
+    test_reference_grouped_gradients(8, 2, 1, (Grp){4, 2, true});
+    static const struct { int B, C, HW; Grp g; } cases[] = {
+        {6, 3, 5, {3, 1, false}},    /* storage buffers, nothing divides */
+        {6, 3, 5, {3, 1, true}},
+        {8, 5, 16, {4, 2, false}},   /* vec4, two views */
+        {8, 5, 16, {4, 2, true}},
+        {16, 7, 49, {8, 1, true}},   /* texel floats */
+        {32, 128, 1, {8, 2, false}}, /* the head's BatchNorm1d, symmetric MoCo */
+        {32, 128, 1, {8, 2, true}},
+        {12, 3, 196, {2, 2, true}},  /* one group per view */
+    };
+    for (size_t i = 0; i < VC_COUNTOF(cases); i++) test_gpu_grouped(ctx, cases[i].B, cases[i].C, cases[i].HW, cases[i].g);
+    VcBnGroups bad = {3, 1, false};
+    CHECK(vc_bn_groups_check(8, &bad) != VC_OK, "3 groups cannot split 8 samples");
+}
+
 int main(void) {
     th_seed(1);
     test_reference_gradients(2, 3, 5);
@@ -281,7 +409,9 @@ int main(void) {
         printf("  reduction variant 'tree':\n");
         for (size_t i = 0; i < 9; i++) test_gpu(ctx, shapes[i][0], shapes[i][1], shapes[i][2], b, false);
         test_gpu(ctx, 64, 16, 300, b, false);
+        test_grouped(ctx);
         unsetenv("VKCONTRAST_BN_REDUCE");
     }
+    test_grouped(ctx);
     return th_finish();
 }

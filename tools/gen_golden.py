@@ -9,6 +9,9 @@ PyTorch's init RNG cannot be reproduced in C, so the initial weights travel in t
 Run with Debian's torch (python3-torch, CPU, 1.13), from the repository root:
 
     /usr/bin/python3 tools/gen_golden.py [--out tests/golden/simclr_small_resnet.bin]
+    /usr/bin/python3 tools/gen_golden.py --moco [--out tests/golden/moco_small_resnet.bin]
+    /usr/bin/python3 tools/gen_golden.py --membank [--out tests/golden/membank_small_resnet.bin]
+    (MoCo: see the section "MoCo" below)
 
 What is computed
   model   small-resnet + projection head exactly as DESIGN.md's table, C_in = 1, 28x28,
@@ -248,11 +251,325 @@ class GoldenWriter:
         return len(blob)
 
 
+# ---------------------------------------------------------------------------------------
+# MoCo (--moco): two steps of MoCo v2 on the same model and views, written to
+# tests/golden/moco_small_resnet.bin (read by tests/test_moco_golden.c).
+#
+#   query encoder = the SimCLR model above (same seed), key encoder = a copy of it.
+#   per step (as the MoCo paper's Algorithm 1 and the MoCo CIFAR demo):
+#     key <- m key + (1 - m) query over parameters AND BatchNorm running statistics
+#     q = normalize(query(view 1))           BatchNorm per contiguous group of N/G images
+#     k = normalize(key(view 2 shuffled)), unshuffled; the shuffle puts image r + i G at
+#         row r N/G + i, so key group r holds images r, r + G, r + 2G, ... (vkcontrast's
+#         interleaved groups, with no copy)
+#     logits = [q . k, q queue^T] / T, cross-entropy with label 0; SGD step
+#     enqueue k at ptr, ptr = (ptr + N) mod K: K = 12 is no multiple of N = 8, so the
+#         second step wraps (rows 8..11 then 0..3)
+#   Grouped BatchNorm: each group is normalized by F.batch_norm with its own copy of the
+#   running statistics; the module's running statistics become the mean of the copies
+#   (the demo's SplitBatchNorm).
+#
+# Tensors: moco_meta [8] N, C, H, W, T, lr, m, G; moco_hyper [3] momentum, weight_decay,
+#   nesterov; input [2N,1,28,28] = [view 1; view 2]; w.<name> (initial weights, both
+#   encoders); queue0 [K, D] (random unit rows); loss [1]; q, k [N, D] of step 1;
+#   g.<name> (every gradient of step 1); rs1.<name> (query running statistics after step
+#   1); queue1, queue2 [K, D]; losses [2]; kw2.<name> (key encoder after step 2's EMA and
+#   its forward: every BatchNorm tensor, stem.conv.weight and the head's linear layers);
+#   sym.* one symmetric step (see moco_symmetric): sym.queue0/queue1 [20, D], sym.loss,
+#   sym.q, sym.k [2N, D], sym.g.<a few parameters>, sym.rs1.<running statistics>.
+
+MOCO_K = 12
+MOCO_T = 0.2
+MOCO_M = 0.99
+MOCO_G = 2
+MOCO_SEED = 3
+
+
+def set_bn_groups(model, groups):
+    """BatchNorm layers of `model` normalize per contiguous group of batch / groups samples."""
+    for mod in model.modules():
+        if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+            mod.vc_groups = groups
+            if not hasattr(mod, "vc_plain_forward"):
+                mod.vc_plain_forward = mod.forward
+                mod.forward = grouped_bn_forward.__get__(mod)
+
+
+def grouped_bn_forward(self, x):
+    if not self.training or self.vc_groups == 1:
+        return self.vc_plain_forward(x)
+    outs, means, variances = [], [], []
+    for chunk in x.chunk(self.vc_groups, dim=0):
+        rm, rv = self.running_mean.clone(), self.running_var.clone()
+        outs.append(F.batch_norm(chunk, rm, rv, self.weight, self.bias, True, self.momentum, self.eps))
+        means.append(rm)
+        variances.append(rv)
+    with torch.no_grad():
+        self.running_mean.copy_(torch.stack(means).mean(0))
+        self.running_var.copy_(torch.stack(variances).mean(0))
+    return torch.cat(outs, dim=0)
+
+
+def momentum_update(key, query, m):
+    with torch.no_grad():
+        for (_, tk), (_, tq) in zip(state_entries(key), state_entries(query)):
+            tk.mul_(m).add_(tq, alpha=1.0 - m)
+
+
+def moco_step(query, key, optimizer, x, queue, ptr, n):
+    """One MoCo step; returns loss, q, k and the new queue pointer (queue updated in place)."""
+    optimizer.zero_grad()
+    momentum_update(key, query, MOCO_M)
+    _, zq = query(x[:n])
+    q = F.normalize(zq, dim=1)
+    bg = n // MOCO_G
+    idx = torch.tensor([(j % bg) * MOCO_G + j // bg for j in range(n)])  # row r*bg + i <- image r + i*G
+    with torch.no_grad():
+        _, zk = key(x[n:][idx])
+        k = torch.empty_like(zk)
+        k[idx] = F.normalize(zk, dim=1)
+    logits = torch.cat([(q * k).sum(1, keepdim=True), q @ queue.t()], dim=1) / MOCO_T
+    loss = F.cross_entropy(logits, torch.zeros(n, dtype=torch.long))
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        for j in range(n):
+            queue[(ptr + j) % MOCO_K] = k[j]
+    return loss, q.detach(), k, (ptr + n) % MOCO_K
+
+
+MOCO_SYM_K = 20
+SYM_GRADS = ["stem.conv.weight", "stem.bn.weight", "blocks.0.bn1.bias", "head.fc1.weight", "head.bn.weight",
+             "head.fc2.weight", "head.fc2.bias"]
+
+
+def moco_symmetric(out, args):
+    """One symmetric step (sym.* tensors): both views through both encoders in one pass each.
+
+    Query and key see X = [view 1; view 2] (2N rows) with BatchNorm per group of N/G rows
+    within each view (2G groups, running statistics updated once); the key batch is
+    shuffled within each view as in moco_step. Query row i's positive is key row
+    (i + N) mod 2N; the loss is the mean over the 2N rows, i.e. the mean of the two
+    directions (the MoCo demo sums them); all 2N keys are enqueued (K = 20)."""
+    import copy
+    torch.manual_seed(MODEL_SEED)
+    query = SmallResNet(channels=1, out_dim=PROJ_DIM)
+    key = copy.deepcopy(query)
+    set_bn_groups(query, 2 * MOCO_G)
+    set_bn_groups(key, 2 * MOCO_G)
+    query.train()
+    key.train()
+    x = make_views(read_idx_images(args.data, N_IMAGES))
+    n = N_IMAGES
+    gen = torch.Generator().manual_seed(MOCO_SEED + 1)
+    queue = F.normalize(torch.randn(MOCO_SYM_K, PROJ_DIM, generator=gen), dim=1)
+    out.add("sym.queue0", queue)
+    optimizer = torch.optim.SGD(query.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
+                                nesterov=NESTEROV)
+    optimizer.zero_grad()
+    momentum_update(key, query, MOCO_M)
+    _, zq = query(x)
+    q = F.normalize(zq, dim=1)
+    bg = n // MOCO_G
+    idx = torch.tensor([v * n + (j % bg) * MOCO_G + j // bg for v in range(2) for j in range(n)])
+    with torch.no_grad():
+        _, zk = key(x[idx])
+        k = torch.empty_like(zk)
+        k[idx] = F.normalize(zk, dim=1)
+    k_pos = torch.cat([k[n:], k[:n]], dim=0)
+    logits = torch.cat([(q * k_pos).sum(1, keepdim=True), q @ queue.t()], dim=1) / MOCO_T
+    loss = F.cross_entropy(logits, torch.zeros(2 * n, dtype=torch.long))
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        queue[: 2 * n] = k
+    out.add("sym.loss", loss.reshape(1))
+    out.add("sym.q", q)
+    out.add("sym.k", k)
+    for name, param in query.named_parameters():
+        if name in SYM_GRADS:
+            out.add("sym.g." + name, param.grad)
+    for name, t in state_entries(query):
+        if "running" in name:
+            out.add("sym.rs1." + name, t)
+    out.add("sym.queue1", queue)
+    print("moco symmetric loss %.7f" % loss.item())
+
+
+def main_moco(args):
+    import copy
+    torch.set_num_threads(1)
+    torch.manual_seed(MODEL_SEED)
+    query = SmallResNet(channels=1, out_dim=PROJ_DIM)
+    key = copy.deepcopy(query)
+    set_bn_groups(query, MOCO_G)
+    set_bn_groups(key, MOCO_G)
+    query.train()
+    key.train()
+    images = read_idx_images(args.data, N_IMAGES)
+    x = make_views(images)
+    _, c, hgt, wid = x.shape
+    gen = torch.Generator().manual_seed(MOCO_SEED)
+    queue = F.normalize(torch.randn(MOCO_K, PROJ_DIM, generator=gen), dim=1)
+
+    out = GoldenWriter()
+    out.add("moco_meta", [N_IMAGES, c, hgt, wid, MOCO_T, LR, MOCO_M, MOCO_G])
+    out.add("moco_hyper", [MOMENTUM, WEIGHT_DECAY, 1.0 if NESTEROV else 0.0])
+    out.add("input", x)
+    for name, t in state_entries(query):
+        out.add("w." + name, t)
+    out.add("queue0", queue)
+    optimizer = torch.optim.SGD(query.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
+                                nesterov=NESTEROV)
+    loss, q, k, ptr = moco_step(query, key, optimizer, x, queue, 0, N_IMAGES)
+    out.add("loss", loss.reshape(1))
+    out.add("q", q)
+    out.add("k", k)
+    for name, param in query.named_parameters():
+        out.add("g." + name, param.grad)
+    for name, t in state_entries(query):
+        if "running" in name:
+            out.add("rs1." + name, t)
+    out.add("queue1", queue)
+    loss2, _, _, ptr = moco_step(query, key, optimizer, x, queue, ptr, N_IMAGES)
+    out.add("queue2", queue)
+    out.add("losses", [loss.item(), loss2.item()])
+    for name, t in state_entries(key):
+        if ".bn" in name or "shortcut.bn" in name or name == "stem.conv.weight" or name.startswith("head.fc"):
+            out.add("kw2." + name, t)
+    moco_symmetric(out, args)
+    size = out.write(args.out)
+    print("moco losses %.7f, %.7f" % (loss.item(), loss2.item()))
+    print("wrote  %s: %d tensors, %d bytes (%.2f MiB)" % (args.out, len(out.tensors), size, size / 2**20))
+
+
+# ---------------------------------------------------------------------------------------
+# Memory bank (--membank): instance discrimination (Wu et al. 2018) with a bank of n = 20
+# unit vectors, written to tests/golden/membank_small_resnet.bin (tests/test_membank.c).
+#
+#   model   the SimCLR model above (same seed); input = view 1 of the 8 images (one view
+#           per image), standing for the bank entries perm[first + i] of the step
+#   step    f = normalize(model(x)); pos = bank[idx]; K = 6 negatives
+#           neg_j = mix(mix(mix(seed ^ 0x6d656d62) ^ step) + j) mod n (vkcontrast's hash);
+#           logits = [f . pos, f bank[neg]^T] / T (T = 0.07), a negative equal to the
+#           row's own entry set to -1e30; cross-entropy with label 0; SGD step;
+#           bank[idx] = normalize(m pos + (1 - m) f), m = 0.5
+#   two steps (first = 4, then 12; steps 0 and 1), then one step with every entry as a
+#   negative from the initial state (all.*: the own entry is masked, so it counts once)
+#
+# Tensors: mb_meta [10] N, C, H, W, T, lr, m, K, seed, masked (own entries among the
+#   step-0 negatives); mb_hyper [3]; mb_first [2]; input [N,1,28,28]; w.<name>; perm [n];
+#   bank0 [n, D]; loss [1]; f [N, D]; g.<a few parameters>; bank1 [n, D]; losses [2];
+#   bank2 [n, D]; all.loss [1]; all.g.<the same parameters>; all.bank1 [n, D].
+
+MB_N_BANK = 20
+MB_K = 6
+MB_T = 0.07
+MB_M = 0.5
+MB_SEED = 5
+MB_FIRST = [4, 12]
+MB_GRADS = ["stem.conv.weight", "stem.bn.weight", "blocks.2.bn2.weight", "head.fc1.weight", "head.bn.bias",
+            "head.fc2.weight", "head.fc2.bias"]
+U32 = 0xFFFFFFFF
+
+
+def mix32(x):
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & U32
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & U32
+    x ^= x >> 16
+    return x
+
+
+def membank_negatives(seed, step, k, n):
+    base = mix32(mix32(seed ^ 0x6D656D62) ^ step)
+    return [mix32((base + j) & U32) % n for j in range(k)]
+
+
+def membank_step(model, optimizer, x, bank, idx, neg):
+    """One step; neg None = every bank entry. Returns loss, f, number of masked logits."""
+    optimizer.zero_grad()
+    _, z = model(x)
+    f = F.normalize(z, dim=1)
+    pos = bank[idx].clone()
+    negs = bank if neg is None else bank[neg]
+    neg_ids = torch.arange(bank.shape[0]) if neg is None else torch.tensor(neg)
+    own = neg_ids.unsqueeze(0) == torch.tensor(idx).unsqueeze(1)
+    logits = torch.cat([(f * pos).sum(1, keepdim=True), (f @ negs.t()).masked_fill(own, -1e30)], dim=1) / MB_T
+    loss = F.cross_entropy(logits, torch.zeros(len(idx), dtype=torch.long))
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        bank[idx] = F.normalize(MB_M * pos + (1 - MB_M) * f, dim=1)
+    return loss, f.detach(), int(own.sum())
+
+
+def main_membank(args):
+    torch.set_num_threads(1)
+    x = make_views(read_idx_images(args.data, N_IMAGES))[:N_IMAGES].contiguous()
+    _, c, hgt, wid = x.shape
+    gen = torch.Generator().manual_seed(MB_SEED)
+    perm = torch.randperm(MB_N_BANK, generator=gen).tolist()
+    bank0 = F.normalize(torch.randn(MB_N_BANK, PROJ_DIM, generator=gen), dim=1)
+    out = GoldenWriter()
+    results = {}
+    for mode in ["sampled", "all"]:
+        torch.manual_seed(MODEL_SEED)
+        model = SmallResNet(channels=1, out_dim=PROJ_DIM)
+        model.train()
+        if mode == "sampled":
+            out.add("input", x)
+            for name, t in state_entries(model):
+                out.add("w." + name, t)
+        optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
+                                    nesterov=NESTEROV)
+        bank = bank0.clone()
+        steps = 2 if mode == "sampled" else 1
+        for step in range(steps):
+            first = MB_FIRST[step]
+            idx = perm[first:first + N_IMAGES]
+            neg = membank_negatives(MB_SEED, step, MB_K, MB_N_BANK) if mode == "sampled" else None
+            loss, f, masked = membank_step(model, optimizer, x, bank, idx, neg)
+            prefix = "" if mode == "sampled" else "all."
+            if step == 0:
+                results[prefix + "masked"] = masked
+                out.add(prefix + "loss", loss.reshape(1))
+                if mode == "sampled":
+                    out.add("f", f)
+                grads = dict(model.named_parameters())
+                for name in MB_GRADS:
+                    out.add(prefix + "g." + name, grads[name].grad)
+                out.add(prefix + "bank1", bank)
+                results[prefix + "loss0"] = loss.item()
+            else:
+                out.add("bank2", bank)
+                out.add("losses", [results["loss0"], loss.item()])
+    out.add("mb_meta", [N_IMAGES, c, hgt, wid, MB_T, LR, MB_M, MB_K, MB_SEED, results["masked"]])
+    out.add("mb_hyper", [MOMENTUM, WEIGHT_DECAY, 1.0 if NESTEROV else 0.0])
+    out.add("mb_first", MB_FIRST)
+    out.add("perm", perm)
+    out.add("bank0", bank0)
+    size = out.write(args.out)
+    print("membank loss %.7f, masked %d own entries among the step-0 negatives; all: loss %.7f" %
+          (results["loss0"], results["masked"], results["all.loss0"]))
+    print("wrote  %s: %d tensors, %d bytes (%.2f MiB)" % (args.out, len(out.tensors), size, size / 2**20))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="tests/golden/simclr_small_resnet.bin")
+    parser.add_argument("--out", default=None)
     parser.add_argument("--data", default=FASHION_MNIST_TRAIN)
+    parser.add_argument("--moco", action="store_true", help="write the MoCo golden file instead")
+    parser.add_argument("--membank", action="store_true", help="write the memory-bank golden file instead")
     args = parser.parse_args()
+    if args.membank:
+        args.out = args.out or "tests/golden/membank_small_resnet.bin"
+        return main_membank(args)
+    if args.moco:
+        args.out = args.out or "tests/golden/moco_small_resnet.bin"
+        return main_moco(args)
+    args.out = args.out or "tests/golden/simclr_small_resnet.bin"
 
     torch.set_num_threads(1)  # one reduction order: reruns give the same bytes
     torch.manual_seed(MODEL_SEED)

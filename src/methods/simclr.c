@@ -106,3 +106,25 @@ void vc_simclr_record(VcSimclr *s, VcCmd *cmd, bool update) {
     vc_net_backward(s->net, cmd);
     if (update) vc_simclr_record_update(s, cmd);
 }
+
+/* ---- as a training method (methods/method.h) ---- */
+
+#include "methods/method.h"
+
+static void simclr_method_record(VcMethod *me, VcCmd *cmd) { vc_simclr_record(me->impl, cmd, true); }
+
+static void simclr_method_free(VcMethod *me) {
+    vc_simclr_free(me->impl);
+    free(me);
+}
+
+VcMethod *vc_method_simclr(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt) {
+    VcSimclr *s = vc_simclr_new(m, c->batch, c->temperature, opt);
+    if (!s) return NULL;
+    VcMethod *me = vc_calloc(1, sizeof *me);
+    *me = (VcMethod){.title = "SimCLR", .views = 2, .input = vc_simclr_input(s), .loss = s->loss, .hyper = s->hyper,
+                     .eval_net = s->net, .min_lr_factor = 0.0f, .ema_m0 = 0.99f, .nstate = s->nstate,
+                     .record = simclr_method_record, .free = simclr_method_free, .impl = s};
+    for (int i = 0; i < s->nstate; i++) me->state[i] = s->state[i];
+    return me;
+}

@@ -1,14 +1,15 @@
-/* train.c — a SimCLR training run from data to checkpoint.
+/* train.c — a training run from data to checkpoint, for any method (methods/method.h).
  *
  *   load data (host) -> upload uint8 once -> record ONE step:
- *     schedule (lr, step, batch position; on the GPU) -> augment 2N views -> SimCLR step
- *     -> loss into a ring slot
+ *     schedule (lr, step, batch position; on the GPU) -> augment 2N views -> the method's
+ *     step (SimCLR, MoCo, ...) -> loss into a ring slot
  *   per epoch: host writes the epoch's permutation, submits the step steps_per_epoch
  *   times without waiting on the step just submitted (the command's fence ring waits
  *   three steps back), reads finished losses from the ring, then at the epoch's end:
  *   kNN monitor, metrics line, checkpoint (atomic), progress line.
  *
- * Resuming restores weights, BN statistics, optimizer state and the step counter; the
+ * Resuming restores weights, BN statistics, optimizer state, the method's own state (MoCo:
+ * key encoder and queue) and the step counter; the
  * permutation and the augmentation are functions of (seed, epoch, index), so a resumed
  * run ends with the same weights as an uninterrupted one on the same device.
  */
@@ -22,13 +23,14 @@
 #include <unistd.h>
 
 #include "data/dataset.h"
+#include "data/feed.h"
 #include "eval/embed.h"
 #include "eval/knn.h"
 #include "io/atomic.h"
 #include "io/checkpoint.h"
 #include "io/json.h"
 #include "io/metrics.h"
-#include "methods/simclr.h"
+#include "methods/method.h"
 #include "ops/augment.h"
 #include "ops/loss.h"
 #include "ops/ring.h"
@@ -42,10 +44,11 @@ typedef struct Run {
     VcDataset train, test;
     bool has_test;
     VcModel *m;
-    VcSimclr *simclr;
+    VcMethod *method;
     VcAugment *aug;
     VcAugmentConfig aug_cfg;
-    VcBuffer data, test_data, perm, step, counter, ring;
+    VcFeed *train_feed, *test_feed; /* images on the device, or streamed through a ring */
+    VcBuffer perm, step, counter, ring;
     VcCmd *step_cmd;
     VcSchedule sched;
     int steps_per_epoch, start_epoch;
@@ -91,6 +94,18 @@ static char *config_json(const Run *r) {
     vc_json_field_number(&w, "weight_decay", c->weight_decay);
     vc_json_field_int(&w, "warmup_epochs", c->warmup_epochs);
     vc_json_field_number(&w, "temperature", c->temperature);
+    if (!strcmp(c->method, "membank")) {
+        vc_json_field_int(&w, "negatives", c->negatives);
+        vc_json_field_number(&w, "bank_m", c->bank_m);
+    }
+    if (!strcmp(c->method, "moco")) {
+        vc_json_field_int(&w, "moco_version", c->moco_version);
+        vc_json_field_number(&w, "moco_m", c->moco_m);
+        vc_json_field_bool(&w, "moco_m_ramp", c->moco_m_ramp != 0);
+        vc_json_field_int(&w, "queue", c->queue);
+        vc_json_field_int(&w, "shuffle_groups", c->shuffle_groups);
+        vc_json_field_bool(&w, "symmetric", c->symmetric != 0);
+    }
     vc_json_field_int(&w, "out_dim", c->out_dim);
     vc_json_field_int(&w, "subset", c->subset);
     vc_json_field_int(&w, "image_size", r->m ? r->m->image_size : c->image_size);
@@ -171,6 +186,15 @@ static int load_config(const char *dir, VcTrainConfig *c) {
     GET_NUM("seed", c->seed, uint64_t);
     GET_NUM("knn_every", c->knn_every, int);
     GET_NUM("knn_k", c->knn_k, int);
+    GET_NUM("moco_version", c->moco_version, int);
+    GET_NUM("negatives", c->negatives, int);
+    GET_NUM("bank_m", c->bank_m, float);
+    GET_NUM("moco_m", c->moco_m, float);
+    GET_NUM("queue", c->queue, int);
+    GET_NUM("shuffle_groups", c->shuffle_groups, int);
+    int flag;
+    if ((v = vc_json_get(j, "moco_m_ramp")) && vc_json_bool(v, &flag) == VC_OK) c->moco_m_ramp = flag;
+    if ((v = vc_json_get(j, "symmetric")) && vc_json_bool(v, &flag) == VC_OK) c->symmetric = flag;
 #undef GET_STR
 #undef GET_NUM
     if ((v = vc_json_get(j, "model")) && v->type == VC_JSON_STRING) vc_model_kind_parse(vc_json_string(v), &c->model);
@@ -208,13 +232,6 @@ static void notify(const Run *r, VcTrainEvent ev, long step, int epoch) {
 }
 
 /* ---- setup ---- */
-
-static int upload_dataset(VcContext *ctx, const VcDataset *d, const char *what, VcBuffer *out) {
-    size_t bytes = vc_augment_data_bytes((size_t)d->n, d->c, d->h, d->w);
-    if (vc_buffer_alloc(ctx, bytes, what, out) != VC_OK) return VC_ERR_OOM;
-    vc_buffer_upload(ctx, *out, 0, d->pixels, (size_t)d->n * (size_t)d->c * (size_t)d->h * (size_t)d->w);
-    return VC_OK;
-}
 
 static int setup(Run *r) {
     VcTrainConfig *c = &r->cfg;
@@ -266,23 +283,23 @@ static int setup(Run *r) {
         /* optimizer state goes in after the step program exists (below) */
         VcOptimConfig opt = {.kind = c->optimizer, .momentum = c->momentum, .weight_decay = c->weight_decay,
                              .trust_coef = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
-        r->simclr = vc_simclr_new(r->m, c->batch, c->temperature, &opt);
-        if (!r->simclr) {
+        r->method = vc_method_new(c, r->m, &opt, r->train.n);
+        if (!r->method) {
             vc_st_close(st);
             return VC_ERR;
         }
-        VcBuffer state[2];
-        int ns = vc_simclr_optim_state(r->simclr, state, 2);
-        s = vc_checkpoint_load_state(st, r->ckpt_path, r->m, c->optimizer, state, ns, NULL, 0);
+        VcMethod *me = r->method;
+        s = vc_checkpoint_load_state(st, r->ckpt_path, r->m, c->optimizer, me->state, me->nstate, me->extra, me->nextra);
         vc_st_close(st);
+        if (s == VC_OK && me->after_load) s = me->after_load(me, meta.step, r->ckpt_path);
         if (s != VC_OK) return s;
     } else {
         r->m = vc_model_new(r->ctx, c->model, r->train.c, r->train.h, c->out_dim, c->seed);
         if (!r->m) return VC_ERR;
         VcOptimConfig opt = {.kind = c->optimizer, .momentum = c->momentum, .weight_decay = c->weight_decay,
                              .trust_coef = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
-        r->simclr = vc_simclr_new(r->m, c->batch, c->temperature, &opt);
-        if (!r->simclr) return VC_ERR;
+        r->method = vc_method_new(c, r->m, &opt, r->train.n);
+        if (!r->method) return VC_ERR;
     }
 
     /* augmentation: the SimCLR recipe for the data kind, normalized by the data's stats */
@@ -293,14 +310,19 @@ static int setup(Run *r) {
         memcpy(r->aug_cfg.mean, meta.mean, sizeof meta.mean);
         memcpy(r->aug_cfg.std, meta.std, sizeof meta.std);
     }
+    /* device data (or its staging ring) and the small host-visible buffers */
     int S = r->train.h, N = c->batch;
-    VcAugmentShape sh = {.C = r->train.c, .H = S, .W = S, .S = S, .N = N, .V = 2, .n_data = r->train.n};
+    r->train_feed = vc_feed_new(r->ctx, &r->train, N, (VcFeedMode)c->stream, "training images");
+    if (!r->train_feed) return VC_ERR_OOM;
+    if (r->has_test && !(r->test_feed = vc_feed_new(r->ctx, &r->test, N, (VcFeedMode)c->stream, "test images")))
+        return VC_ERR_OOM;
+    if (!c->quiet && vc_feed_streaming(r->train_feed))
+        fprintf(stderr, "vkcontrast: %s does not fit on %s: streaming it through a ring of %d batches\n", c->data,
+                vc_context_info(r->ctx)->name, vc_feed_ring_steps(r->train_feed));
+    VcAugmentShape sh = {.C = r->train.c, .H = S, .W = S, .S = S, .N = N, .V = r->method->views, .n_data = vc_feed_slots(r->train_feed)};
     r->aug = vc_augment_new(r->ctx, &r->aug_cfg, &sh);
     if (!r->aug) return VC_ERR;
 
-    /* device data and the small host-visible buffers */
-    if (upload_dataset(r->ctx, &r->train, "training images", &r->data) != VC_OK) return VC_ERR_OOM;
-    if (r->has_test && upload_dataset(r->ctx, &r->test, "test images", &r->test_data) != VC_OK) return VC_ERR_OOM;
     if (vc_buffer_alloc_mapped(r->ctx, (size_t)r->train.n * sizeof(int32_t), "permutation", &r->perm) != VC_OK ||
         vc_buffer_alloc_mapped(r->ctx, sizeof(VcAugmentStep), "step", &r->step) != VC_OK ||
         vc_buffer_alloc_mapped(r->ctx, sizeof(uint32_t), "step counter", &r->counter) != VC_OK ||
@@ -309,19 +331,24 @@ static int setup(Run *r) {
     *(uint32_t *)r->counter.mapped = (uint32_t)r->start_step;
 
     float lr = c->lr * (float)c->batch / 256.0f;
-    r->sched = (VcSchedule){.base_lr = lr, .min_factor = 0.0f, .ema_m0 = 0.99f,
+    r->sched = (VcSchedule){.base_lr = lr, .min_factor = r->method->min_lr_factor, .ema_m0 = r->method->ema_m0,
+                            .ema_ramp = r->method->ema_ramp,
                             .warmup_steps = (uint32_t)(c->warmup_epochs * r->steps_per_epoch),
                             .total_steps = (uint32_t)(c->epochs * r->steps_per_epoch),
-                            .steps_per_epoch = (uint32_t)r->steps_per_epoch, .batch = (uint32_t)N};
+                            .steps_per_epoch = (uint32_t)r->steps_per_epoch, .batch = (uint32_t)N,
+                            .ring_steps = (uint32_t)vc_feed_ring_steps(r->train_feed)};
 
     /* the one recorded step */
     notify(r, VC_TRAIN_RECORD_BEGIN, 0, 0);
     r->step_cmd = vc_cmd_new(r->ctx, c->profile != 0);
-    vc_schedule_step(r->step_cmd, &r->sched, r->counter, vc_simclr_hyper(r->simclr), r->step);
+    VcMethod *me = r->method;
+    me->perm = r->perm;
+    me->batch_info = r->step;
+    vc_schedule_step(r->step_cmd, &r->sched, r->counter, me->hyper, r->step);
     vc_cmd_group(r->step_cmd, "augment");
-    vc_augment_record(r->step_cmd, r->aug, vc_simclr_input(r->simclr), r->data, r->perm, r->step);
-    vc_simclr_record(r->simclr, r->step_cmd, true);
-    vc_ring_store(r->step_cmd, r->ring, LOSS_SLOTS, vc_simclr_loss(r->simclr), 1, vc_simclr_hyper(r->simclr), VC_HYPER_STEP);
+    vc_augment_record(r->step_cmd, r->aug, me->input, vc_feed_data(r->train_feed), r->perm, r->step);
+    me->record(me, r->step_cmd);
+    vc_ring_store(r->step_cmd, r->ring, LOSS_SLOTS, me->loss, 1, me->hyper, VC_HYPER_STEP);
     vc_cmd_end(r->step_cmd);
     notify(r, VC_TRAIN_RECORD_END, r->start_step, r->start_epoch);
     return VC_OK;
@@ -330,10 +357,12 @@ static int setup(Run *r) {
 static void teardown(Run *r) {
     if (r->ctx) {
         vc_cmd_free(r->step_cmd);
-        VcBuffer *bufs[] = {&r->data, &r->test_data, &r->perm, &r->step, &r->counter, &r->ring};
+        VcBuffer *bufs[] = {&r->perm, &r->step, &r->counter, &r->ring};
         for (size_t i = 0; i < VC_COUNTOF(bufs); i++) vc_buffer_free(r->ctx, bufs[i]);
+        vc_feed_free(r->train_feed);
+        vc_feed_free(r->test_feed);
         vc_augment_free(r->aug);
-        vc_simclr_free(r->simclr);
+        vc_method_free(r->method);
         vc_model_free(r->m);
         vc_context_free(r->ctx);
     }
@@ -350,10 +379,9 @@ static int knn(Run *r, VcKnnResult *res) {
         return VC_ERR_OOM;
     }
     /* the training net in eval mode: no second set of activations */
-    VcNet *net = vc_simclr_net(r->simclr);
-    const VcDataset *tr = &r->train, *te = &r->test;
-    int st = vc_embed_images(net, r->data, tr->n, tr->c, tr->h, tr->w, r->aug_cfg.mean, r->aug_cfg.std, true, bank);
-    if (st == VC_OK) st = vc_embed_images(net, r->test_data, te->n, te->c, te->h, te->w, r->aug_cfg.mean, r->aug_cfg.std, true, test);
+    VcNet *net = r->method->eval_net;
+    int st = vc_feed_embed(r->train_feed, net, r->aug_cfg.mean, r->aug_cfg.std, true, bank);
+    if (st == VC_OK) st = vc_feed_embed(r->test_feed, net, r->aug_cfg.mean, r->aug_cfg.std, true, test);
     int classes = VC_MAX(r->train.num_classes, r->test.num_classes);
     if (st == VC_OK)
         st = vc_knn_eval(r->ctx, bank, r->train.labels, r->train.n, test, r->test.labels, r->test.n, D, classes, r->cfg.knn_k,
@@ -422,25 +450,28 @@ int vc_train_run(const VcTrainConfig *cfg) {
     }
     bool bar = c->progress == 1 || (c->progress < 0 && isatty(2));
     if (!c->quiet)
-        fprintf(stderr, "vkcontrast: SimCLR %s on %s: %d images %dx%dx%d, batch %d (%d views), %d steps/epoch, device %s\n",
-                vc_model_kind_name(r.m->kind), c->data, r.train.n, r.train.c, r.train.h, r.train.w, c->batch, 2 * c->batch,
+        fprintf(stderr, "vkcontrast: %s %s on %s: %d images %dx%dx%d, batch %d (%d views), %d steps/epoch, device %s\n",
+                r.method->title, vc_model_kind_name(r.m->kind), c->data, r.train.n, r.train.c, r.train.h, r.train.w, c->batch, r.method->views * c->batch,
                 r.steps_per_epoch, vc_context_info(r.ctx)->name);
 
     const float *ring = (const float *)r.ring.mapped;
     long step = r.start_step;
     r.t0 = vc_now();
     for (int epoch = r.start_epoch; epoch < c->epochs && st == VC_OK; epoch++) {
-        if (c->max_steps && step >= r.start_step + c->max_steps) break; /* --max-steps ended on an epoch's end */
+        if (c->max_steps && step >= r.start_step + c->max_steps) break; /* --max-steps ended at an epoch's end */
         epoch_permutation((int32_t *)r.perm.mapped, r.train.n, c->seed, epoch);
-        VcAugmentStep as = {.seed = (uint32_t)c->seed, .epoch = (uint32_t)epoch};
+        VcAugmentStep as = {.seed = (uint32_t)c->seed, .epoch = (uint32_t)epoch, .flags = vc_feed_augment_flags(r.train_feed)};
         vc_augment_step_write(r.ctx, r.step, &as);
+        vc_feed_begin_epoch(r.train_feed, (const int32_t *)r.perm.mapped, r.steps_per_epoch);
         double t_epoch = vc_now(), loss_sum = 0;
         long read = step; /* next step whose loss is still to be read */
         int steps = 0;
         for (int k = 0; k < r.steps_per_epoch; k++) {
             if (c->max_steps && step >= r.start_step + c->max_steps) break;
             notify(&r, VC_TRAIN_SUBMIT, step, epoch);
-            vc_cmd_submit(r.step_cmd); /* waits only for the step three submissions back */
+            vc_feed_wait_step(r.train_feed, k); /* streamed data: this step's images are in their slot */
+            vc_cmd_submit(r.step_cmd);          /* waits only for the step three submissions back */
+            vc_feed_completed(r.train_feed, k - 2);
             step++, steps++;
             notify(&r, VC_TRAIN_SUBMITTED, step, epoch); /* profile/bench wait here for this step */
             /* steps up to step - 3 have completed: their loss slots are final */
@@ -496,9 +527,9 @@ int vc_train_run(const VcTrainConfig *cfg) {
         snprintf(meta.method, sizeof meta.method, "%s", c->method);
         memcpy(meta.mean, r.aug_cfg.mean, sizeof r.aug_cfg.mean);
         memcpy(meta.std, r.aug_cfg.std, sizeof r.aug_cfg.std);
-        VcBuffer state[2];
-        int ns = vc_simclr_optim_state(r.simclr, state, 2);
-        st = vc_checkpoint_save(r.ckpt_path, r.m, c->optimizer, state, ns, NULL, 0, &meta);
+        VcMethod *me = r.method;
+        if (me->before_save) me->before_save(me, step);
+        st = vc_checkpoint_save(r.ckpt_path, r.m, c->optimizer, me->state, me->nstate, me->extra, me->nextra, &meta);
     }
     if (st == VC_OK && !c->quiet) fprintf(stderr, "vkcontrast: run folder %s\n", c->out);
     teardown(&r);

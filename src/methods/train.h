@@ -30,7 +30,7 @@ typedef struct VcTrainEventInfo {
 typedef void (*VcTrainHook)(void *user, const VcTrainEventInfo *ev);
 
 typedef struct VcTrainConfig {
-    char method[16];       /* simclr */
+    char method[16];       /* simclr | moco | membank */
     char data[512];        /* dataset path (folder or file) */
     char out[512];         /* run folder */
     char resume[512];      /* run folder to resume, or "" */
@@ -43,12 +43,24 @@ typedef struct VcTrainConfig {
     float temperature, knn_temperature, momentum, weight_decay;
     VcOptimKind optimizer;
     uint64_t seed;
+    int stream;            /* data: 0 auto, 1 resident on the device, 2 streamed (data/feed.h VcFeedMode) */
     int max_steps;         /* stop after this many steps (profile/bench); 0 = all */
     int profile;           /* timestamps around every dispatch (read them from the hook) */
     int progress;          /* 1 bar, 0 plain lines, -1 auto (bar on a terminal) */
     int quiet;
     VcTrainHook hook;      /* called at each VcTrainEvent when set */
     void *hook_user;
+    /* MoCo (--method moco) */
+    int moco_version;      /* 1: constant lr, T 0.1; 2: cosine lr, T 0.2 */
+    float moco_m;          /* key encoder EMA momentum */
+    int moco_m_ramp;       /* cosine ramp of the momentum to 1 over the run */
+    int queue;             /* K keys */
+    int shuffle_groups;    /* Shuffle-BN groups per view */
+    int symmetric;         /* both directions, 2N keys per step */
+    int temperature_set;   /* --temperature given (else the method's default) */
+    /* memory bank (--method membank) */
+    int negatives;         /* K sampled negatives a sample, 0 = the whole bank */
+    float bank_m;          /* bank update v <- normalize(m v + (1 - m) f) */
 } VcTrainConfig;
 
 void vc_train_defaults(VcTrainConfig *c);

@@ -29,10 +29,16 @@ void vc_train_defaults(VcTrainConfig *c) {
     c->optimizer = VC_OPTIM_SGD;
     c->seed = 0;
     c->progress = -1;
+    c->moco_version = 2;
+    c->moco_m = 0.99f;
+    c->queue = 4096;
+    c->shuffle_groups = 8;
+    c->negatives = 4096;
+    c->bank_m = 0.5f;
 }
 
 const char *vc_train_options_help(void) {
-    return "  --method simclr          contrastive method (simclr; moco, membank, triplet, block arrive later)\n"
+    return "  --method simclr|moco|membank  contrastive method (default simclr; triplet, block arrive later)\n"
            "  --data PATH              IDX (MNIST/Fashion-MNIST, .gz or raw), CIFAR binary, or an image folder\n"
            "                           (default " DEFAULT_DATA ")\n"
            "  --model NAME             small-resnet (default) or resnet18\n"
@@ -43,19 +49,32 @@ const char *vc_train_options_help(void) {
            "  --momentum X             SGD/LARS momentum (default 0.9)\n"
            "  --weight-decay X         (default 5e-4; 1e-6 with LARS)\n"
            "  --warmup-epochs N        linear warmup before the cosine decay (default 0)\n"
-           "  --temperature T          NT-Xent temperature (default 0.2)\n"
+           "  --temperature T          softmax temperature (default 0.2; MoCo v1 0.1, MoCo v2 0.2, membank 0.07)\n"
            "  --out-dim D              projection head output size (default 64)\n"
            "  --subset N               train on the first N images only\n"
            "  --image-size S           resize images to S x S on load (default: the data's size)\n"
            "  --channels 1|3           convert images to grayscale or RGB on load\n"
            "  --on-bad-file skip|fail  what to do with an unreadable image in a folder (default fail)\n"
+           "  --stream auto|on|off     stream the training images through a host ring instead of keeping\n"
+           "                           them on the device (auto: only when they do not fit; same results)\n"
            "  --seed S                 seed of weights, shuffling and augmentation (default 0)\n"
            "  --device N|NAME          Vulkan device index or name substring (see `vkcontrast devices`)\n"
            "  --out DIR                run folder (default runs/<method>-<time>)\n"
            "  --resume DIR             continue the run in DIR from its checkpoint\n"
            "  --knn-every N            kNN accuracy every N epochs when labels exist (default 1, 0 = never)\n"
            "  --knn-k K                neighbours for kNN (default 200)\n"
-           "  --progress bar|lines     progress display (default: a bar on a terminal)\n";
+           "  --progress bar|lines     progress display (default: a bar on a terminal)\n"
+           "MoCo (--method moco):\n"
+           "  --moco-version 1|2       1: constant lr, T 0.1; 2: cosine lr, T 0.2 (default 2)\n"
+           "  --moco-m M               key encoder momentum (EMA of weights and BN statistics, default 0.99)\n"
+           "  --moco-m-ramp            raise the momentum from M to 1 along a cosine over the run\n"
+           "  --queue K                negative keys kept in the queue, any K >= keys per step (default 4096)\n"
+           "  --shuffle-groups G       Shuffle-BN: BatchNorm statistics per group of B/G images, keys grouped\n"
+           "                           differently from queries (default 8; must divide --batch)\n"
+           "  --symmetric              loss in both directions (mean of the two), 2B keys enqueued per step\n"
+           "Memory bank (--method membank, instance discrimination; one view per image):\n"
+           "  --negatives K|all        negatives per step drawn from the bank, or the whole bank (default 4096)\n"
+           "  --bank-m M               bank update v <- normalize(M v + (1 - M) f) (default 0.5)\n";
 }
 
 static int bad(const char *flag, const char *value, const char *expected) {
@@ -119,10 +138,10 @@ int vc_train_parse(VcTrainConfig *c, int argc, char **argv, int *used) {
         int st = VC_OK;
         if (!strcmp(flag, "--method")) {
             st = copy_str(flag, v, c->method, sizeof c->method);
-            if (!st && strcmp(c->method, "simclr") != 0) {
-                if (!strcmp(c->method, "moco") || !strcmp(c->method, "membank") || !strcmp(c->method, "triplet") ||
+            if (!st && strcmp(c->method, "simclr") != 0 && strcmp(c->method, "moco") != 0 && strcmp(c->method, "membank") != 0) {
+                if (!strcmp(c->method, "triplet") ||
                     !strcmp(c->method, "block") || !strcmp(c->method, "cpc") || !strcmp(c->method, "cswm"))
-                    vc_set_error("--method %s: not implemented yet in this version (available: simclr)", c->method);
+                    vc_set_error("--method %s: not implemented yet in this version (available: simclr, moco, membank)", c->method);
                 else
                     vc_set_error("--method %s: expected simclr, moco, membank, triplet, block, cpc or cswm", c->method);
                 st = VC_ERR_ARG;
@@ -147,7 +166,16 @@ int vc_train_parse(VcTrainConfig *c, int argc, char **argv, int *used) {
             st = parse_int(flag, v, 1, 3, &c->channels);
             if (!st && c->channels == 2) st = bad(flag, v, "1 or 3");
         } else if (!strcmp(flag, "--lr")) st = parse_float(flag, v, 1e-8, 100, &c->lr), lr_set = true;
-        else if (!strcmp(flag, "--temperature")) st = parse_float(flag, v, 1e-4, 100, &c->temperature);
+        else if (!strcmp(flag, "--temperature")) st = parse_float(flag, v, 1e-4, 100, &c->temperature), c->temperature_set = 1;
+        else if (!strcmp(flag, "--moco-version")) st = parse_int(flag, v, 1, 2, &c->moco_version);
+        else if (!strcmp(flag, "--moco-m")) st = parse_float(flag, v, 0, 1, &c->moco_m);
+        else if (!strcmp(flag, "--queue")) st = parse_int(flag, v, 1, 65535, &c->queue);
+        else if (!strcmp(flag, "--bank-m")) st = parse_float(flag, v, 0, 1, &c->bank_m);
+        else if (!strcmp(flag, "--negatives")) {
+            if (v && !strcmp(v, "all")) c->negatives = 0;
+            else st = parse_int(flag, v, 1, 65535, &c->negatives);
+            if (st) st = bad(flag, v, "an integer from 1 to 65535, or all");
+        } else if (!strcmp(flag, "--shuffle-groups")) st = parse_int(flag, v, 1, 65536, &c->shuffle_groups);
         else if (!strcmp(flag, "--momentum")) st = parse_float(flag, v, 0, 0.99999, &c->momentum);
         else if (!strcmp(flag, "--weight-decay")) st = parse_float(flag, v, 0, 1, &c->weight_decay), wd_set = true;
         else if (!strcmp(flag, "--seed")) {
@@ -163,10 +191,21 @@ int vc_train_parse(VcTrainConfig *c, int argc, char **argv, int *used) {
             if (v && !strcmp(v, "skip")) c->on_bad_file_skip = 1;
             else if (v && !strcmp(v, "fail")) c->on_bad_file_skip = 0;
             else st = bad(flag, v, "skip or fail");
+        } else if (!strcmp(flag, "--stream")) {
+            if (v && !strcmp(v, "auto")) c->stream = 0;
+            else if (v && !strcmp(v, "off")) c->stream = 1;
+            else if (v && !strcmp(v, "on")) c->stream = 2;
+            else st = bad(flag, v, "auto, on or off");
         } else if (!strcmp(flag, "--progress")) {
             if (v && !strcmp(v, "bar")) c->progress = 1;
             else if (v && !strcmp(v, "lines")) c->progress = 0;
             else st = bad(flag, v, "bar or lines");
+        } else if (!strcmp(flag, "--symmetric")) {
+            c->symmetric = 1;
+            takes_value = false;
+        } else if (!strcmp(flag, "--moco-m-ramp")) {
+            c->moco_m_ramp = 1;
+            takes_value = false;
         } else if (!strcmp(flag, "--quiet")) {
             c->quiet = 1;
             takes_value = false;
@@ -179,6 +218,8 @@ int vc_train_parse(VcTrainConfig *c, int argc, char **argv, int *used) {
     if (!lr_set && c->optimizer == VC_OPTIM_LARS) c->lr = 0.3f;
     if (!lr_set && c->optimizer == VC_OPTIM_ADAMW) c->lr = 1e-3f;
     if (!wd_set && c->optimizer == VC_OPTIM_LARS) c->weight_decay = 1e-6f;
+    if (!c->temperature_set && !strcmp(c->method, "moco")) c->temperature = c->moco_version == 1 ? 0.1f : 0.2f;
+    if (!c->temperature_set && !strcmp(c->method, "membank")) c->temperature = 0.07f;
     if (used) *used = i;
     return VC_OK;
 }

@@ -16,6 +16,7 @@
 #define VC_NN_MODEL_H
 
 #include "ops/conv.h"
+#include "ops/norm.h"
 #include "ops/optim.h"
 #include "vk/vk.h"
 
@@ -90,6 +91,9 @@ typedef struct VcNet VcNet;
 
 /* Plan `m` for batches of B images; allocates activations. NULL + error on OOM. */
 VcNet *vc_net_new(VcModel *m, int B);
+/* The same with BatchNorm statistics per group in training mode (MoCo's Shuffle-BN, see
+ * VcBnGroups in ops/norm.h); NULL groups = vc_net_new. NULL + error if they do not split B. */
+VcNet *vc_net_new_grouped(VcModel *m, int B, const VcBnGroups *groups);
 void vc_net_free(VcNet *n);
 VcModel *vc_net_model(const VcNet *n);
 int vc_net_batch(const VcNet *n);

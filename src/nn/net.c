@@ -29,6 +29,7 @@ typedef struct NetBlock {
 struct VcNet {
     VcModel *m;
     int B;
+    VcBnGroups groups;       /* training-mode BN statistics per group (1 group: the batch) */
     VcBuffer act_arena, grad_arena, work, ones;
     size_t act_used, grad_used, act_floats, grad_floats;
     VcBuffer input;          /* (B, C, S, S) */
@@ -62,8 +63,9 @@ static Act plan_act(Planner *p, size_t n, bool relu) {
 
 static BnSave plan_bn(Planner *p, int C) {
     BnSave s;
-    s.mean = take(p, p->n->act_arena, &p->n->act_used, (size_t)C);
-    s.invstd = take(p, p->n->act_arena, &p->n->act_used, (size_t)C);
+    size_t G = (size_t)p->n->groups.groups;
+    s.mean = take(p, p->n->act_arena, &p->n->act_used, (size_t)C * G);
+    s.invstd = take(p, p->n->act_arena, &p->n->act_used, (size_t)C * G);
     return s;
 }
 
@@ -106,15 +108,20 @@ static VcConvShape conv_shape(const VcNet *n, const VcConvLayer *c) {
     return s;
 }
 
-VcNet *vc_net_new(VcModel *m, int B) {
+VcNet *vc_net_new(VcModel *m, int B) { return vc_net_new_grouped(m, B, NULL); }
+
+VcNet *vc_net_new_grouped(VcModel *m, int B, const VcBnGroups *groups) {
     if (B < 1) {
         vc_set_error("batch size must be at least 1 (got %d)", B);
         return NULL;
     }
+    VcBnGroups g = groups ? *groups : (VcBnGroups){1, 1, false};
+    if (vc_bn_groups_check(B, &g) != VC_OK) return NULL;
     VcContext *ctx = m->ctx;
     VcNet *n = vc_calloc(1, sizeof *n);
     n->m = m;
     n->B = B;
+    n->groups = g;
     Planner p = {n, true};
     plan(&p);
     n->act_floats = n->act_used;
@@ -178,7 +185,7 @@ VcBuffer vc_net_activation(const VcNet *n, const char *name) {
 static void bn_forward(VcNet *n, VcCmd *cmd, const VcBnLayer *bn, int HW, Act *out, VcBuffer x, BnSave *s, bool training,
                        bool relu) {
     VcModel *m = n->m;
-    vc_batchnorm_forward(cmd, n->B, bn->C, HW, out->x, x, vc_model_weight(m, bn->gamma), vc_model_weight(m, bn->beta),
+    vc_batchnorm_forward_grouped(cmd, n->B, bn->C, HW, &n->groups, out->x, x, vc_model_weight(m, bn->gamma), vc_model_weight(m, bn->beta),
                          vc_model_weight(m, bn->mean), vc_model_weight(m, bn->var), s->mean, s->invstd, training,
                          BN_MOMENTUM, BN_EPS);
     if (relu) vc_relu_forward(cmd, out->n, out->x, out->x);
@@ -193,7 +200,7 @@ static void bn_backward(VcNet *n, VcCmd *cmd, const VcBnLayer *bn, int HW, Act *
         vc_relu_backward(cmd, out->n, out->d_pre, out->d, out->x);
         d_bn_out = out->d_pre;
     }
-    vc_batchnorm_backward(cmd, n->B, bn->C, HW, d_x, vc_model_grad(m, bn->gamma), vc_model_grad(m, bn->beta), d_bn_out, x,
+    vc_batchnorm_backward_grouped(cmd, n->B, bn->C, HW, &n->groups, d_x, vc_model_grad(m, bn->gamma), vc_model_grad(m, bn->beta), d_bn_out, x,
                           vc_model_weight(m, bn->gamma), s->mean, s->invstd);
 }
 
@@ -298,14 +305,14 @@ void vc_net_backward(VcNet *n, VcCmd *cmd) {
         vc_relu_backward(cmd, nb->a2.n, nb->a2.d_pre, nb->a2.d, nb->a2.x);
         VcBuffer d_sum = nb->a2.d_pre;
         if (b->has_shortcut) {
-            vc_batchnorm_backward(cmd, n->B, b->C_out, HW, nb->sc_c.d, vc_model_grad(m, b->sc_bn.gamma),
+            vc_batchnorm_backward_grouped(cmd, n->B, b->C_out, HW, &n->groups, nb->sc_c.d, vc_model_grad(m, b->sc_bn.gamma),
                                   vc_model_grad(m, b->sc_bn.beta), d_sum, nb->sc_c.x, vc_model_weight(m, b->sc_bn.gamma),
                                   nb->s_sc.mean, nb->s_sc.invstd);
             conv_backward(n, cmd, &b->sc_conv, in->d, nb->sc_c.d, in->x);
         } else {
             vc_axpy(cmd, in->n, in->d, 1.0f, d_sum);
         }
-        vc_batchnorm_backward(cmd, n->B, b->C_out, HW, nb->c2.d, vc_model_grad(m, b->bn2.gamma), vc_model_grad(m, b->bn2.beta),
+        vc_batchnorm_backward_grouped(cmd, n->B, b->C_out, HW, &n->groups, nb->c2.d, vc_model_grad(m, b->bn2.gamma), vc_model_grad(m, b->bn2.beta),
                               d_sum, nb->c2.x, vc_model_weight(m, b->bn2.gamma), nb->s2.mean, nb->s2.invstd);
         conv_backward(n, cmd, &b->conv2, nb->a1.d, nb->c2.d, nb->a1.x);
         bn_backward(n, cmd, &b->bn1, HW, &nb->a1, nb->c1.x, nb->c1.d, &nb->s1, true);

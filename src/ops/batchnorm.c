@@ -8,6 +8,10 @@
  * arithmetic), else with B*C*HW % 4 == 0 the float build that reads through texel
  * views, else the float build on storage buffers.
  *
+ * Grouped calls (MoCo's Shuffle-BN) walk the channel group by group inside the same
+ * workgroup, so the running statistics average the groups' statistics without a second
+ * dispatch; one group is the plain BatchNorm.
+ *
  * Workgroup size: on CPU devices (lavapipe) the workgroup is one subgroup (8 lanes, one
  * SIMD row) reducing with subgroupAdd, because a barrier anywhere in a lavapipe shader
  * slows all its loops down several-fold; GPUs get 256 lanes per channel and a
@@ -24,6 +28,7 @@
 typedef struct {
     uint32_t B, C, HWu, n, training;
     float momentum, eps;
+    uint32_t G, gv, view_n, interleave; /* groups: see shaders/batchnorm.comp */
 } BatchnormPush;
 _Static_assert(sizeof(BatchnormPush) <= 128, "push constants");
 
@@ -75,31 +80,46 @@ static VcPipeline *bn_pipeline(VcContext *ctx, bool backward, BnIo io) {
     return vc_pipeline_get(ctx, &d);
 }
 
-static BatchnormPush bn_push(VcContext *ctx, int B, int C, int HW, bool vec4) {
+/* The push constants of a call over (B, C, HW) with groups g (NULL: one group). */
+static BatchnormPush bn_push(VcContext *ctx, int B, int C, int HW, bool vec4, const VcBnGroups *g) {
     VC_ASSERT(B > 0 && C > 0 && HW > 0);
     /* A channel spans the whole tensor, so it is bound whole: a tensor larger than the
      * device's storage-buffer range (128 MiB on lavapipe) is not supported here; the
      * layer has to keep activations below it (e.g. by splitting the batch differently). */
     VC_ASSERT((uint64_t)B * (uint64_t)C * (uint64_t)HW * 4 <= vc_context_info(ctx)->max_storage_buffer_range);
-    return (BatchnormPush){.B = (uint32_t)B, .C = (uint32_t)C, .HWu = (uint32_t)(vec4 ? HW / 4 : HW), .n = (uint32_t)(B * HW)};
+    int G = g ? g->groups : 1, V = g ? g->views : 1;
+    VC_ASSERT(G >= 1 && V >= 1 && G % V == 0 && B % G == 0);
+    int Bg = B / G;
+    return (BatchnormPush){.B = (uint32_t)Bg, .C = (uint32_t)C, .HWu = (uint32_t)(vec4 ? HW / 4 : HW),
+                           .n = (uint32_t)(Bg * HW), .G = (uint32_t)G, .gv = (uint32_t)(G / V),
+                           .view_n = (uint32_t)(B / V), .interleave = g && g->interleave};
 }
 
-void vc_batchnorm_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuffer x, VcBuffer gamma, VcBuffer beta,
-                          VcBuffer running_mean, VcBuffer running_var, VcBuffer save_mean, VcBuffer save_invstd,
-                          bool training, float momentum, float eps) {
+int vc_bn_groups_check(int B, const VcBnGroups *g) {
+    if (g->groups < 1 || g->views < 1 || g->groups % g->views != 0 || B % g->groups != 0) {
+        vc_set_error("BatchNorm groups: %d groups over %d views do not split a batch of %d evenly", g->groups, g->views, B);
+        return VC_ERR_ARG;
+    }
+    return VC_OK;
+}
+
+void vc_batchnorm_forward_grouped(VcCmd *cmd, int B, int C, int HW, const VcBnGroups *groups, VcBuffer out, VcBuffer x,
+                                  VcBuffer gamma, VcBuffer beta, VcBuffer running_mean, VcBuffer running_var,
+                                  VcBuffer save_mean, VcBuffer save_invstd, bool training, float momentum, float eps) {
     VcContext *ctx = vc_cmd_context(cmd);
     VcBuffer tensors[2] = {out, x};
     BnIo io = bn_io(B, C, HW, tensors, 2);
-    BatchnormPush pc = bn_push(ctx, B, C, HW, io == BN_IO_VEC4);
+    BatchnormPush pc = bn_push(ctx, B, C, HW, io == BN_IO_VEC4, training ? groups : NULL);
     pc.training = training;
     pc.momentum = momentum;
     pc.eps = eps;
-    size_t nx = (size_t)B * C * HW * 4, nc = (size_t)C * 4;
+    size_t nx = (size_t)B * C * HW * 4, nc = (size_t)C * 4, ns = nc * pc.G;
     /* eval mode neither reads nor writes save_*: callers may pass empty buffers */
     if (!training && !save_mean.buf) save_mean = gamma;
     if (!training && !save_invstd.buf) save_invstd = gamma;
+    if (!training) ns = nc;
     VcBuffer bufs[8] = {range(out, nx),          range(x, nx),           range(gamma, nc),     range(beta, nc),
-                        range(running_mean, nc), range(running_var, nc), range(save_mean, nc), range(save_invstd, nc)};
+                        range(running_mean, nc), range(running_var, nc), range(save_mean, ns), range(save_invstd, ns)};
     /* bytes: compulsory traffic, each tensor once (x read, out written); the shader's
      * second and third walks over x are meant to hit cache */
     double elems = (double)B * C * HW;
@@ -107,18 +127,31 @@ void vc_batchnorm_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuff
                 training ? "batchnorm_fwd" : "batchnorm_fwd_eval", (training ? 8.0 : 3.0) * elems, 8.0 * elems);
 }
 
-void vc_batchnorm_backward(VcCmd *cmd, int B, int C, int HW, VcBuffer d_x, VcBuffer d_gamma, VcBuffer d_beta, VcBuffer d_out,
-                           VcBuffer x, VcBuffer gamma, VcBuffer save_mean, VcBuffer save_invstd) {
+void vc_batchnorm_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuffer x, VcBuffer gamma, VcBuffer beta,
+                          VcBuffer running_mean, VcBuffer running_var, VcBuffer save_mean, VcBuffer save_invstd,
+                          bool training, float momentum, float eps) {
+    vc_batchnorm_forward_grouped(cmd, B, C, HW, NULL, out, x, gamma, beta, running_mean, running_var, save_mean, save_invstd,
+                                 training, momentum, eps);
+}
+
+void vc_batchnorm_backward_grouped(VcCmd *cmd, int B, int C, int HW, const VcBnGroups *groups, VcBuffer d_x, VcBuffer d_gamma,
+                                   VcBuffer d_beta, VcBuffer d_out, VcBuffer x, VcBuffer gamma, VcBuffer save_mean,
+                                   VcBuffer save_invstd) {
     VcContext *ctx = vc_cmd_context(cmd);
     VcBuffer tensors[3] = {d_x, d_out, x};
     BnIo io = bn_io(B, C, HW, tensors, 3);
-    BatchnormPush pc = bn_push(ctx, B, C, HW, io == BN_IO_VEC4);
-    size_t nx = (size_t)B * C * HW * 4, nc = (size_t)C * 4;
+    BatchnormPush pc = bn_push(ctx, B, C, HW, io == BN_IO_VEC4, groups);
+    size_t nx = (size_t)B * C * HW * 4, nc = (size_t)C * 4, ns = nc * pc.G;
     /* binding 8: d_x again, read through a texel view in the texel builds */
     VcBuffer bufs[9] = {range(d_x, nx), range(d_gamma, nc),   range(d_beta, nc),      range(d_out, nx), range(x, nx),
-                        range(gamma, nc), range(save_mean, nc), range(save_invstd, nc), range(d_x, nx)};
+                        range(gamma, nc), range(save_mean, ns), range(save_invstd, ns), range(d_x, nx)};
     /* bytes: compulsory traffic (d_out, x, d_x read once; d_x written) */
     double elems = (double)B * C * HW;
     vc_dispatch(cmd, bn_pipeline(ctx, true, io), bufs, 9, &pc, (uint32_t)VC_MIN(C, 65535), 1, 1, "batchnorm_bwd",
                 11.0 * elems, 16.0 * elems);
+}
+
+void vc_batchnorm_backward(VcCmd *cmd, int B, int C, int HW, VcBuffer d_x, VcBuffer d_gamma, VcBuffer d_beta, VcBuffer d_out,
+                           VcBuffer x, VcBuffer gamma, VcBuffer save_mean, VcBuffer save_invstd) {
+    vc_batchnorm_backward_grouped(cmd, B, C, HW, NULL, d_x, d_gamma, d_beta, d_out, x, gamma, save_mean, save_invstd);
 }

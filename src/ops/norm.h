@@ -22,6 +22,26 @@ void vc_batchnorm_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuff
 void vc_batchnorm_backward(VcCmd *cmd, int B, int C, int HW, VcBuffer d_x, VcBuffer d_gamma, VcBuffer d_beta, VcBuffer d_out,
                            VcBuffer x, VcBuffer gamma, VcBuffer save_mean, VcBuffer save_invstd);
 
+/* Per-group statistics (MoCo's Shuffle-BN on one device, as the MoCo CIFAR demo's
+ * SplitBatchNorm): the batch is `views` equal blocks, each cut into groups / views
+ * groups of B / groups samples, either runs of consecutive samples or (interleave) every
+ * (groups / views)-th sample of the block. Each group is normalized with its own batch
+ * statistics, saved as (groups, C); the running statistics are updated with the mean over
+ * groups of the group means and unbiased variances. Interleaved groups are the
+ * contiguous groups of a batch shuffled by a fixed permutation (row i*gv + r <-> r*Bg + i
+ * within a view), so a net with contiguous groups and one with interleaved groups see
+ * each sample in different company: that is Shuffle-BN without a copy. Eval mode ignores
+ * the groups. groups = 1 is vc_batchnorm_forward/backward. */
+typedef struct VcBnGroups { int groups, views; bool interleave; } VcBnGroups;
+/* VC_OK when g splits a batch of B evenly, else VC_ERR_ARG with the reason set. */
+int vc_bn_groups_check(int B, const VcBnGroups *g);
+void vc_batchnorm_forward_grouped(VcCmd *cmd, int B, int C, int HW, const VcBnGroups *groups, VcBuffer out, VcBuffer x,
+                                  VcBuffer gamma, VcBuffer beta, VcBuffer running_mean, VcBuffer running_var,
+                                  VcBuffer save_mean, VcBuffer save_invstd, bool training, float momentum, float eps);
+void vc_batchnorm_backward_grouped(VcCmd *cmd, int B, int C, int HW, const VcBnGroups *groups, VcBuffer d_x, VcBuffer d_gamma,
+                                   VcBuffer d_beta, VcBuffer d_out, VcBuffer x, VcBuffer gamma, VcBuffer save_mean,
+                                   VcBuffer save_invstd);
+
 /* out = max(x, 0) (n); in place allowed (out == x). */
 void vc_relu_forward(VcCmd *cmd, size_t n, VcBuffer out, VcBuffer x);
 /* d_x += d_out * (out > 0). */

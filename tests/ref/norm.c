@@ -3,6 +3,7 @@
 #include "ref/norm.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 /* x[b, c, j] of a (B, C, HW) tensor */
 #define AT(p, b, c, j) (p)[((size_t)(b) * (size_t)C + (size_t)(c)) * (size_t)HW + (size_t)(j)]
@@ -96,4 +97,61 @@ void ref_avgpool_backward(int B, int C, int HW, double *d_x, const double *d_out
     for (int b = 0; b < B; b++)
         for (int c = 0; c < C; c++)
             for (int j = 0; j < HW; j++) AT(d_x, b, c, j) += d_out[(size_t)b * C + c] / HW;
+}
+
+/* ---- grouped BatchNorm: plain BatchNorm on each group's samples ---- */
+
+int ref_bn_group_member(int B, int groups, int views, bool interleave, int g, int i) {
+    int gv = groups / views, per_view = B / views, Bg = B / groups;
+    int v = g / gv, r = g % gv;
+    return v * per_view + (interleave ? r + i * gv : r * Bg + i);
+}
+
+/* copy the samples of group g of x (B, C, HW) into / out of xg (Bg, C, HW) */
+static void group_copy(int B, int C, int HW, int groups, int views, bool interleave, int g, double *xg, double *x, bool in) {
+    size_t s = (size_t)C * HW;
+    for (int i = 0; i < B / groups; i++) {
+        int b = ref_bn_group_member(B, groups, views, interleave, g, i);
+        for (size_t k = 0; k < s; k++) {
+            if (in) xg[(size_t)i * s + k] = x[(size_t)b * s + k];
+            else x[(size_t)b * s + k] = xg[(size_t)i * s + k];
+        }
+    }
+}
+
+void ref_batchnorm_forward_grouped(int B, int C, int HW, int groups, int views, bool interleave, double *out, const double *x,
+                                   const double *gamma, const double *beta, double *running_mean, double *running_var,
+                                   double *save_mean, double *save_invstd, double momentum, double eps) {
+    int Bg = B / groups;
+    size_t ng = (size_t)Bg * C * HW;
+    double *xg = malloc(ng * sizeof *xg), *og = malloc(ng * sizeof *og);
+    double *rm = malloc((size_t)C * sizeof *rm), *rv = malloc((size_t)C * sizeof *rv);
+    double *rm_sum = calloc((size_t)C, sizeof *rm_sum), *rv_sum = calloc((size_t)C, sizeof *rv_sum);
+    for (int g = 0; g < groups; g++) {
+        group_copy(B, C, HW, groups, views, interleave, g, xg, (double *)x, true);
+        for (int c = 0; c < C; c++) rm[c] = running_mean[c], rv[c] = running_var[c];
+        ref_batchnorm_forward(Bg, C, HW, og, xg, gamma, beta, rm, rv, save_mean + (size_t)g * C, save_invstd + (size_t)g * C,
+                              true, momentum, eps);
+        for (int c = 0; c < C; c++) rm_sum[c] += rm[c], rv_sum[c] += rv[c];
+        group_copy(B, C, HW, groups, views, interleave, g, og, out, false);
+    }
+    for (int c = 0; c < C; c++) running_mean[c] = rm_sum[c] / groups, running_var[c] = rv_sum[c] / groups;
+    free(xg), free(og), free(rm), free(rv), free(rm_sum), free(rv_sum);
+}
+
+void ref_batchnorm_backward_grouped(int B, int C, int HW, int groups, int views, bool interleave, double *d_x, double *d_gamma,
+                                    double *d_beta, const double *d_out, const double *x, const double *gamma,
+                                    const double *save_mean, const double *save_invstd) {
+    int Bg = B / groups;
+    size_t ng = (size_t)Bg * C * HW;
+    double *xg = malloc(ng * sizeof *xg), *dyg = malloc(ng * sizeof *dyg), *dxg = malloc(ng * sizeof *dxg);
+    for (int g = 0; g < groups; g++) {
+        group_copy(B, C, HW, groups, views, interleave, g, xg, (double *)x, true);
+        group_copy(B, C, HW, groups, views, interleave, g, dyg, (double *)d_out, true);
+        group_copy(B, C, HW, groups, views, interleave, g, dxg, d_x, true);
+        ref_batchnorm_backward(Bg, C, HW, dxg, d_gamma, d_beta, dyg, xg, gamma, save_mean + (size_t)g * C,
+                               save_invstd + (size_t)g * C);
+        group_copy(B, C, HW, groups, views, interleave, g, dxg, d_x, false);
+    }
+    free(xg), free(dyg), free(dxg);
 }
