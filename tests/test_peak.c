@@ -129,7 +129,42 @@ static void check_conv_counts(VcContext *ctx, VcConvShape s) {
     for (size_t i = 0; i < VC_COUNTOF(bufs); i++) vc_buffer_free(ctx, bufs[i]);
 }
 
+/* Timestamp arithmetic: bits above timestampValidBits ignored, one wrap-around handled. */
+static void check_timestamp_ticks(void) {
+    CHECK(vc_timestamp_ticks(100, 250, 64) == 150, "plain difference");
+    CHECK(vc_timestamp_ticks((1ull << 36) - 10, 5, 36) == 15, "36 valid bits: wrap-around");
+    CHECK(vc_timestamp_ticks(~0ull - 1, 3, 64) == 5, "64 valid bits: wrap-around");
+    CHECK(vc_timestamp_ticks(0xABCull << 40 | 100, 0x123ull << 40 | 150, 36) == 50, "bits above the valid ones ignored");
+}
+
+/* vc_cmd_fill: the range gets the word, its neighbours keep their values; it is ordered
+ * after the dispatch before it (a copy that dispatch wrote) and timed as "fill_buffer". */
+static void check_cmd_fill(VcContext *ctx) {
+    enum { N = 1000 };
+    float host[N];
+    for (int i = 0; i < N; i++) host[i] = (float)i;
+    VcBuffer a, b;
+    VC_ASSERT(vc_buffer_alloc(ctx, N * 4, "fill a", &a) == VC_OK && vc_buffer_alloc(ctx, N * 4, "fill b", &b) == VC_OK);
+    vc_buffer_upload(ctx, a, 0, host, sizeof host);
+    VcCmd *cmd = vc_cmd_new(ctx, true);
+    vc_peak_copy(cmd, b, a, N / 4, false);                                  /* b = a */
+    vc_cmd_fill(cmd, vc_buffer_slice(b, 40, 4 * 300), 4 * 300, 0x3f800000u); /* b[10..309] = 1.0f */
+    vc_cmd_run(cmd);
+    int nt = 0;
+    const VcTiming *t = vc_cmd_timings(cmd, &nt);
+    CHECK(nt == 2 && !strcmp(t[1].label, "fill_buffer") && t[1].bytes == 1200 && t[1].ms >= 0 && t[1].start_ms >= t[0].start_ms,
+          "fill timed after the dispatch (%d entries)", nt);
+    vc_buffer_download(ctx, b, 0, host, sizeof host);
+    int bad = 0;
+    for (int i = 0; i < N; i++) bad += host[i] != (i >= 10 && i < 310 ? 1.0f : (float)i);
+    CHECK(bad == 0, "vc_cmd_fill wrote exactly its range after the copy (%d wrong)", bad);
+    vc_cmd_free(cmd);
+    vc_buffer_free(ctx, &a);
+    vc_buffer_free(ctx, &b);
+}
+
 int main(void) {
+    check_timestamp_ticks();
     VcContext *ctx = th_gpu();
     if (!ctx) {
         printf("SKIP: no Vulkan device\n");
@@ -139,6 +174,7 @@ int main(void) {
     check_fma(ctx, 3, 1000, 1.0f, 1.0f / 1024);
     check_fma(ctx, 5, VC_PEAK_FMA_MAX_ITERS, 1.0f, 1.0f / 1024); /* the longest loop the host allows runs to the end */
     check_fma(ctx, 1, 3, 0.5f, 1.0f);
+    check_cmd_fill(ctx);
     check_copy(ctx, 1000, false);
     check_copy(ctx, 1000, true);
     check_copy(ctx, 64 * 16 * 3 + 5, true);

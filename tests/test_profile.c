@@ -45,6 +45,7 @@ static void test_bench(const char *root) {
     VcJsonError err;
     VcJson *j = text ? vc_json_parse(text, len, &err) : NULL;
     CHECK(j && j->type == VC_JSON_OBJECT, "bench --json output parses: %s", j ? "" : text ? err.message : "no output");
+    CHECK(text && len > 0 && strchr(text, '\n') == text + len - 1, "bench --json is one line (tools/bench_step.sh greps it)");
     if (j) {
         double ips = num(j, "images_per_s"), sps = num(j, "steps_per_s"), mn = num(j, "ms_per_step_min"),
                med = num(j, "ms_per_step_median"), mx = num(j, "ms_per_step_max"), peak = num(j, "peak_memory_bytes");

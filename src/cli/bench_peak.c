@@ -37,11 +37,13 @@ int cmd_bench_peak(int argc, char **argv) {
     vc_peak_cache_path(ctx, path, sizeof path);
     const VcDeviceInfo *info = vc_context_info(ctx);
     if (json)
-        printf("{\"device\": \"%s\", \"fp32_gflops\": %.3f, \"bandwidth_gbps\": %.3f, \"cached\": %s}\n", info->name, r.gflops,
-               r.gbps, cached ? "true" : "false");
+        printf("{\"device\": \"%s\", \"fp32_gflops\": %.3f, \"bandwidth_gbps\": %.3f, \"fill_gbps\": %.3f, \"cached\": %s}\n",
+               info->name, r.gflops, r.gbps, r.fill_gbps, cached ? "true" : "false");
     else
-        printf("device %s\nfp32 FMA   %10.1f GFLOP/s\nbandwidth  %10.1f GB/s (copy: read + write)\n%s %s\n", info->name,
-               r.gflops, r.gbps, cached ? "cached in" : "measured; cached in", path[0] ? path : "(no cache folder)");
+        printf("device %s\nfp32 FMA   %10.1f GFLOP/s\nbandwidth  %10.1f GB/s (copy shader: read + write)\n"
+               "fill       %10.1f GB/s (vkCmdFillBuffer, for comparison with fill shaders)\n%s %s\n",
+               info->name, r.gflops, r.gbps, r.fill_gbps, cached ? "cached in" : "measured; cached in",
+               path[0] ? path : "(no cache folder)");
     vc_context_free(ctx);
     return 0;
 }

@@ -131,7 +131,7 @@ int cmd_bench_train(int argc, char **argv) {
     double sps = 1e3 * b.n / sum, ips = sps * cfg.batch;
     if (json) {
         VcJsonWriter w;
-        vc_json_writer_init(&w, 2);
+        vc_json_writer_init(&w, 0); /* one line: scripts grep for it (tools/bench_step.sh) */
         vc_json_begin_object(&w);
         vc_json_field_string(&w, "device", b.device);
         vc_json_field_string(&w, "method", cfg.method);

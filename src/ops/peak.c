@@ -1,5 +1,5 @@
 /* peak.c — host side of peak_fma.comp and peak_copy.comp, the measurement and its cache.
- * See peak.h. The cache is a small JSON object {"device", "driver", "gflops", "gbps"},
+ * See peak.h. The cache is a small JSON object {"device", "driver", "gflops", "gbps", "fill_gbps"},
  * ignored when the driver string differs (a new driver may be faster). */
 #include "ops/peak.h"
 
@@ -85,6 +85,10 @@ int vc_peak_measure(VcContext *ctx, VcPeakRates *out) {
         vc_buffer_free(ctx, &src);
         return VC_ERR_OOM;
     }
+    VcCmd *fill = vc_cmd_new(ctx, true); /* the transfer path's fill, for comparison with fill shaders */
+    vc_cmd_fill(fill, dst, bytes, 0);
+    double fill_ms = best_ms(fill, 5);
+    vc_cmd_free(fill);
     uint32_t n = (uint32_t)(bytes / 16);
     if (n > info->max_texel_buffer_elements) n = info->max_texel_buffer_elements;
     double ms = 1e30;
@@ -98,6 +102,7 @@ int vc_peak_measure(VcContext *ctx, VcPeakRates *out) {
     vc_buffer_free(ctx, &dst);
     out->gflops = gflops;
     out->gbps = 32.0 * n / (ms * 1e6);
+    out->fill_gbps = (double)bytes / (fill_ms * 1e6);
     return VC_OK;
 }
 
@@ -126,15 +131,15 @@ static bool load_cache(const VcContext *ctx, const char *path, VcPeakRates *out)
     VcJsonError err;
     VcJson *j = vc_json_parse(text, len, &err);
     bool ok = false;
-    double g = 0, b = 0;
+    double g = 0, b = 0, fb = 0;
     if (j && j->type == VC_JSON_OBJECT) {
         const VcJson *drv = vc_json_get(j, "driver");
         ok = drv && drv->type == VC_JSON_STRING && !strcmp(vc_json_string(drv), vc_context_info(ctx)->driver) &&
              vc_json_number(vc_json_get(j, "gflops"), &g) == VC_OK && vc_json_number(vc_json_get(j, "gbps"), &b) == VC_OK &&
-             g > 0 && b > 0;
+             vc_json_number(vc_json_get(j, "fill_gbps"), &fb) == VC_OK && g > 0 && b > 0 && fb > 0;
     }
     vc_json_free(j);
-    if (ok) out->gflops = g, out->gbps = b;
+    if (ok) out->gflops = g, out->gbps = b, out->fill_gbps = fb;
     return ok;
 }
 
@@ -154,6 +159,7 @@ static void save_cache(const VcContext *ctx, const char *path, const VcPeakRates
     vc_json_field_string(&w, "driver", vc_context_info(ctx)->driver);
     vc_json_field_number(&w, "gflops", r->gflops);
     vc_json_field_number(&w, "gbps", r->gbps);
+    vc_json_field_number(&w, "fill_gbps", r->fill_gbps);
     vc_json_end_object(&w);
     size_t len;
     char *text = vc_json_writer_take(&w, &len);

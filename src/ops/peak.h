@@ -2,7 +2,8 @@
  *
  * Two dedicated shaders: peak_fma (long independent FMA chains, vec4, in every lane) and
  * peak_copy (a streaming vec4 copy, source as storage or texel buffer: the faster counts). Each is timed by GPU timestamps, the work doubled
- * until one dispatch takes at least 20 ms, and the best of 5 runs kept. The result is
+ * until one dispatch takes at least 20 ms, and the best of 5 runs kept. For comparison with
+ * fill shaders, the write rate of vkCmdFillBuffer (the transfer path) is measured too. The result is
  * cached per device UUID and driver in the cache folder of the pipeline cache
  * ($XDG_CACHE_HOME/vkcontrast or ~/.cache/vkcontrast, file peak-<uuid>.json; the folder
  * $VKCONTRAST_PEAK_CACHE instead when set, e.g. by tests); `profile`

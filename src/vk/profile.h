@@ -34,7 +34,8 @@ typedef struct VcProfile {
 /* Device peaks used for the "% of peak" column; 0 where unknown. */
 typedef struct VcPeakRates {
     double gflops; /* fp32 FMA throughput, GFLOP/s (an FMA is 2 FLOPs) */
-    double gbps;   /* memory bandwidth, GB/s */
+    double gbps;   /* memory bandwidth, GB/s (streaming copy, read + write bytes) */
+    double fill_gbps; /* vkCmdFillBuffer write rate, GB/s (not used for % of peak) */
 } VcPeakRates;
 
 void vc_profile_init(VcProfile *p);
