@@ -46,7 +46,7 @@ static void test_fill_slices_resubmit(VcContext *ctx) {
     int count = 0;
     const VcTiming *t = vc_cmd_timings(cmd, &count);
     if (vc_context_info(ctx)->timestamps) {
-        CHECK(count == 2 && t && !strcmp(t[0].label, "fill"), "two timed dispatches");
+        CHECK(count == 2 && t && !strcmp(t[0].label, "fill_buffer"), "two timed fills");
         for (int i = 0; i < count; i++) CHECK(t[i].ms >= 0 && t[i].ms < 10000, "timing %d = %g ms", i, t[i].ms);
     }
     vc_cmd_free(cmd);
