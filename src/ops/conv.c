@@ -247,8 +247,12 @@ static void igemm(VcCmd *cmd, const char *label, VcBuffer a, VcBuffer b, VcBuffe
     size_t tiles = (size_t)div_up(pc.M, IG_TM) * div_up(pc.N, IG_TN);
     uint32_t gx, gy;
     vc_grid_1d(tiles * splits, IG_WG, &gx, &gy);
+    /* 4 results per store when each aligned group of 4 columns is 4 consecutive, aligned
+     * out elements: whole rows (u) of the n grid in a row-major plane of 4k elements */
+    bool vec4 = pc.o_v == 1 && pc.o_u == pc.Wq && (pc.Hq * pc.Wq) % 4 == 0 && IG_TN % 4 == 0 && pc.o_off % 4 == 0 &&
+                pc.o_m % 4 == 0 && pc.o_b % 4 == 0 && pc.o_z % 4 == 0;
     VcPipelineDesc d = {.shader = "conv_igemm", .bindings = "tts", .push_size = sizeof pc,
-                        .spec = {IG_WG, IG_TM, IG_TN, accumulate}, .spec_count = 4};
+                        .spec = {IG_WG, IG_TM, IG_TN, accumulate, vec4}, .spec_count = 5};
     VcBuffer bufs[3] = {a, b, out};
     double bytes = (double)a.size + (double)b.size + 4.0 * pc.M * pc.N * splits * (1 + accumulate);
     vc_dispatch(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), bufs, 3, &pc, gx, gy, 1, label, flops, bytes);
