@@ -124,6 +124,19 @@ static void reduce_splits(VcCmd *cmd, VcBuffer part, VcBuffer d_weight, uint32_t
 
 /* ======================= CPU path: padded copies + implicit GEMM ======================= */
 
+/* Few input channels (the stem): conv_direct, see direct_forward(). CB output channels
+ * per dispatch, their weights packed at 256-byte aligned blocks of the workspace. */
+#define DIRECT_MAX_K 27  /* C_in KH KW */
+#define DIRECT_CB 32
+static uint32_t direct_cb(const VcConvShape *s) { return s->C_out <= DIRECT_CB ? (uint32_t)s->C_out : DIRECT_CB; }
+static bool direct_ok(const VcConvShape *s) {
+    return s->C_in * s->KH * s->KW <= DIRECT_MAX_K && s->stride <= 2 && (s->C_out <= DIRECT_CB || s->C_out % DIRECT_CB == 0);
+}
+static size_t direct_block_floats(const VcConvShape *s) { return round_up((size_t)direct_cb(s) * s->C_in * s->KH * s->KW, 64); }
+static size_t direct_w_bytes(const VcConvShape *s) {
+    return direct_ok(s) ? (size_t)s->C_out / direct_cb(s) * direct_block_floats(s) * 4 : 0;
+}
+
 typedef struct CpuPlan {
     uint32_t Ho, Wo, KT;       /* output size; taps KH * KW */
     uint32_t C4, Co4;          /* texels per pixel of the NHWC4 input / d_out */
@@ -168,6 +181,7 @@ static CpuPlan cpu_plan(VcContext *ctx, const VcConvShape *s) {
     p.splits = tiles >= CPU_MIN_LANES ? 1 : div_up(CPU_MIN_LANES, tiles);
     p.splits = VC_MIN(p.splits, p.nb);
     size_t w_bytes = (size_t)p.KT * VC_MAX((size_t)s->C_out * p.C4, (size_t)s->C_in * p.Co4) * 16;
+    w_bytes = VC_MAX(w_bytes, direct_w_bytes(s));
     size_t part_bytes = (size_t)p.splits * s->C_out * s->C_in * p.KT * 4;
     size_t range = vc_context_info(ctx)->max_storage_buffer_range;
     VC_ASSERT(w_bytes <= range && p.nb * x_img <= range && p.nb * d_img <= range && part_bytes <= range);
@@ -242,17 +256,18 @@ _Static_assert(sizeof(IgemmPush) <= 128, "push constants");
  * out += result when `accumulate`, else out = result. */
 static void igemm(VcCmd *cmd, const char *label, VcBuffer a, VcBuffer b, VcBuffer out, IgemmPush pc, uint32_t splits,
                   bool accumulate, double flops) {
+    const uint32_t TM = IG_TM, TN = IG_TN;
     pc.splits = splits;
     pc.l1_split = div_up(pc.L1, splits);
-    size_t tiles = (size_t)div_up(pc.M, IG_TM) * div_up(pc.N, IG_TN);
+    size_t tiles = (size_t)div_up(pc.M, TM) * div_up(pc.N, TN);
     uint32_t gx, gy;
     vc_grid_1d(tiles * splits, IG_WG, &gx, &gy);
     /* 4 results per store when each aligned group of 4 columns is 4 consecutive, aligned
      * out elements: whole rows (u) of the n grid in a row-major plane of 4k elements */
-    bool vec4 = pc.o_v == 1 && pc.o_u == pc.Wq && (pc.Hq * pc.Wq) % 4 == 0 && IG_TN % 4 == 0 && pc.o_off % 4 == 0 &&
+    bool vec4 = pc.o_v == 1 && pc.o_u == pc.Wq && (pc.Hq * pc.Wq) % 4 == 0 && TN % 4 == 0 && pc.o_off % 4 == 0 &&
                 pc.o_m % 4 == 0 && pc.o_b % 4 == 0 && pc.o_z % 4 == 0;
     VcPipelineDesc d = {.shader = "conv_igemm", .bindings = "tts", .push_size = sizeof pc,
-                        .spec = {IG_WG, IG_TM, IG_TN, accumulate, vec4}, .spec_count = 5};
+                        .spec = {IG_WG, TM, TN, accumulate, vec4}, .spec_count = 5};
     VcBuffer bufs[3] = {a, b, out};
     double bytes = (double)a.size + (double)b.size + 4.0 * pc.M * pc.N * splits * (1 + accumulate);
     vc_dispatch(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), bufs, 3, &pc, gx, gy, 1, label, flops, bytes);
@@ -547,6 +562,43 @@ static void gpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
     reduce_splits(cmd, part, d_weight, C_out * pl.K, pl.splits);
 }
 
+/* ======================= CPU path, few input channels: direct convolution ======================= */
+
+typedef struct DirectPush {
+    uint32_t H, W, Ho, Wo, Wq, pad, total, in_off, out_off, o_b, co0;
+} DirectPush;
+_Static_assert(sizeof(DirectPush) <= 128, "push constants");
+
+/* out = conv(in, weight) by conv_direct: no copies of the input, one dispatch per chunk of
+ * images and block of CB output channels. */
+static void direct_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer in, VcBuffer weight, VcBuffer work) {
+    CpuPlan pl = cpu_plan(vc_cmd_context(cmd), s);
+    uint32_t CB = direct_cb(s), K = (uint32_t)(s->C_in * s->KH * s->KW), blocks = (uint32_t)s->C_out / CB;
+    uint32_t blk = (uint32_t)direct_block_floats(s), HWo = pl.Ho * pl.Wo, Wq = div_up(pl.Wo, 4);
+    size_t in_img = (size_t)s->C_in * s->H * s->W, out_img = (size_t)s->C_out * HWo;
+    VcBuffer wp = region(work, pl.off_w, (size_t)blocks * blk * 4);
+    /* weight (C_out, C_in, KH, KW) -> blocks of CB output channels, each at a 256-byte boundary */
+    pack(cmd, "conv_fwd_pack_w", weight, wp,
+         (PackPush){.rows = blocks, .cols = CB * K, .cols4 = blk / 4, .rdiv = NODIV, .r_lo = CB * K, .cdiv = NODIV, .c_lo = 1});
+    for (uint32_t c = 0; c < pl.chunks; c++) {
+        uint32_t b0 = c * pl.nb, nbc = VC_MIN(pl.nb, (uint32_t)s->B - b0);
+        uint32_t in_off, out_off;
+        VcBuffer in_c = images(in, in_img, b0, nbc, &in_off), out_c = images(out, out_img, b0, nbc, &out_off);
+        bool vec4 = pl.Wo % 4 == 0 && out_off % 4 == 0;
+        VcPipelineDesc d = {.shader = "conv_direct", .bindings = "sss", .push_size = sizeof(DirectPush),
+                            .spec = {VC_WG_1D, CB, (uint32_t)s->C_in, (uint32_t)s->KH, (uint32_t)s->KW, (uint32_t)s->stride, vec4},
+                            .spec_count = 7};
+        VcPipeline *p = vc_pipeline_get(vc_cmd_context(cmd), &d);
+        for (uint32_t z = 0; z < blocks; z++) {
+            DirectPush pc = {(uint32_t)s->H, (uint32_t)s->W, pl.Ho, pl.Wo, Wq, (uint32_t)s->pad, nbc * pl.Ho * Wq, in_off,
+                             out_off, (uint32_t)out_img, z * CB};
+            VcBuffer bufs[3] = {in_c, vc_buffer_slice(wp, (size_t)z * blk * 4, (size_t)blk * 4), out_c};
+            vc_dispatch_1d(cmd, p, bufs, 3, &pc, pc.total, "conv_fwd_direct", 2.0 * nbc * CB * HWo * K,
+                           4.0 * (nbc * in_img + (double)nbc * CB * HWo));
+        }
+    }
+}
+
 /* ======================= API ======================= */
 
 size_t vc_conv2d_workspace_bytes(VcContext *ctx, const VcConvShape *s) {
@@ -559,8 +611,10 @@ void vc_conv2d_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer 
     check_shape(s);
     size_t in_n = (size_t)s->B * s->C_in * s->H * s->W, out_n = (size_t)s->B * s->C_out * vc_conv_out_h(s) * vc_conv_out_w(s);
     VC_ASSERT(in.size >= in_n * 4 && out.size >= out_n * 4 && weight.size >= (size_t)s->C_out * s->C_in * s->KH * s->KW * 4);
-    if (use_cpu_kernels(vc_cmd_context(cmd))) cpu_forward(cmd, s, out, in, weight, work);
-    else gpu_forward(cmd, s, out, in, weight, work);
+    if (use_cpu_kernels(vc_cmd_context(cmd))) {
+        if (direct_ok(s)) direct_forward(cmd, s, out, in, weight, work);
+        else cpu_forward(cmd, s, out, in, weight, work);
+    } else gpu_forward(cmd, s, out, in, weight, work);
 }
 
 void vc_conv2d_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out, VcBuffer in,
