@@ -137,6 +137,14 @@ static size_t direct_w_bytes(const VcConvShape *s) {
     return direct_ok(s) ? (size_t)s->C_out / direct_cb(s) * direct_block_floats(s) * 4 : 0;
 }
 
+/* The wgrad's register tile: IG_TM x IG_TN, except that a short n = C_in KH KW (the stem:
+ * 9) is covered by one tile of exactly that width (no wasted columns), with twice the rows. */
+static void wgrad_tile(const VcConvShape *s, uint32_t *tm, uint32_t *tn) {
+    uint32_t n = (uint32_t)(s->C_in * s->KH * s->KW);
+    *tm = IG_TM, *tn = IG_TN;
+    if (n < IG_TN) *tm = 2 * IG_TM, *tn = n;
+}
+
 typedef struct CpuPlan {
     uint32_t Ho, Wo, KT;       /* output size; taps KH * KW */
     uint32_t C4, Co4;          /* texels per pixel of the NHWC4 input / d_out */
@@ -144,6 +152,7 @@ typedef struct CpuPlan {
     uint32_t ss, sc;           /* copy's source stride; the kernel's stride over the copy (ss sc = stride) */
     uint32_t Hd, Wd, Pt, Pl;   /* padded d_out for the dgrad taps: top / left padding */
     uint32_t Wo4;              /* texels per output row (wgrad copies) */
+    uint32_t wtm, wtn;         /* wgrad register tile (m = C_out, n = C_in KH KW) */
     uint32_t nb, chunks, splits;
     size_t off_w, off_x, off_d, off_part, total; /* workspace regions, bytes */
 } CpuPlan;
@@ -177,7 +186,8 @@ static CpuPlan cpu_plan(VcContext *ctx, const VcConvShape *s) {
     p.nb = images_per_chunk(ctx, s, x_img + d_img, CPU_CHUNK_BYTES);
     p.chunks = div_up((uint32_t)s->B, p.nb);
     /* wgrad: split the images of a chunk until enough invocations run */
-    uint32_t tiles = div_up((uint32_t)s->C_out, IG_TM) * div_up((uint32_t)s->C_in * p.KT, IG_TN);
+    wgrad_tile(s, &p.wtm, &p.wtn);
+    uint32_t tiles = div_up((uint32_t)s->C_out, p.wtm) * div_up((uint32_t)s->C_in * p.KT, p.wtn);
     p.splits = tiles >= CPU_MIN_LANES ? 1 : div_up(CPU_MIN_LANES, tiles);
     p.splits = VC_MIN(p.splits, p.nb);
     size_t w_bytes = (size_t)p.KT * VC_MAX((size_t)s->C_out * p.C4, (size_t)s->C_in * p.Co4) * 16;
@@ -255,8 +265,7 @@ _Static_assert(sizeof(IgemmPush) <= 128, "push constants");
 /* One conv_igemm dispatch (see shaders/conv_igemm.comp) with the reduction in `splits`;
  * out += result when `accumulate`, else out = result. */
 static void igemm(VcCmd *cmd, const char *label, VcBuffer a, VcBuffer b, VcBuffer out, IgemmPush pc, uint32_t splits,
-                  bool accumulate, double flops) {
-    const uint32_t TM = IG_TM, TN = IG_TN;
+                  bool accumulate, uint32_t TM, uint32_t TN, double flops) {
     pc.splits = splits;
     pc.l1_split = div_up(pc.L1, splits);
     size_t tiles = (size_t)div_up(pc.M, TM) * div_up(pc.N, TN);
@@ -295,7 +304,7 @@ static void cpu_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer
                        .su = pl.sc, .sv = pl.sc, .L1 = KH, .L2 = KW, .L3 = pl.C4, .a1 = (int32_t)(KW * pl.C4),
                        .a2 = (int32_t)pl.C4, .b1 = (int32_t)(pl.Wp * pl.C4), .b2 = (int32_t)pl.C4, .a_m = pl.KT * pl.C4,
                        .o_off = out_off, .o_m = HWo, .o_b = C_out * HWo, .o_u = pl.Wo, .o_v = 1};
-        igemm(cmd, "conv_fwd_gemm", wp, xp, out_c, g, 1, false, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
+        igemm(cmd, "conv_fwd_gemm", wp, xp, out_c, g, 1, false, IG_TM, IG_TN, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
     }
 }
 
@@ -358,7 +367,7 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
                                .b1 = -(int32_t)(pl.Wd * pl.Co4), .b2 = -(int32_t)pl.Co4, .a_off = f->base,
                                .a_m = f->TY * f->TX * pl.Co4, .o_off = din_off + f->y0 * W + f->x0, .o_m = H * W,
                                .o_b = C_in * H * W, .o_u = st * W, .o_v = st};
-                igemm(cmd, "conv_dgrad_gemm", wt, dp, din_c, g, 1, true, 2.0 * C_in * g.N * C_out * f->TY * f->TX);
+                igemm(cmd, "conv_dgrad_gemm", wt, dp, din_c, g, 1, true, IG_TM, IG_TN, 2.0 * C_in * g.N * C_out * f->TY * f->TX);
             }
         }
         /* wgrad: d_out rows -> Dr[b][co][oy][t] and KW shifted input rows
@@ -379,7 +388,7 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
                        .a_m = pl.Ho * pl.Wo4,
                        .o_m = C_in * pl.KT, .o_b = pl.KT, .o_u = KW, .o_v = 1, .o_z = C_out * C_in * pl.KT};
         /* the first chunk writes the partial sums, the others add to them */
-        igemm(cmd, "conv_wgrad_gemm", dr, xs, part, g, pl.splits, c > 0, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
+        igemm(cmd, "conv_wgrad_gemm", dr, xs, part, g, pl.splits, c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
     }
     reduce_splits(cmd, part, d_weight, C_out * C_in * pl.KT, pl.splits);
 }
