@@ -387,6 +387,11 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
                        .b1 = (int32_t)(C_in * pl.Hp * pl.Wo4), .b2 = (int32_t)(pl.sc * pl.Wo4), .a_off = dr_off,
                        .a_m = pl.Ho * pl.Wo4,
                        .o_m = C_in * pl.KT, .o_b = pl.KT, .o_u = KW, .o_v = 1, .o_z = C_out * C_in * pl.KT};
+        if (pl.sc == 1) {
+            /* unit row stride: the Ho rows a tap reads are consecutive in both operands, so
+             * (oy, t) is one run of Ho Wo4 texels (one long inner loop instead of Ho short ones) */
+            g.L2 = 1, g.L3 = pl.Ho * pl.Wo4, g.a2 = g.b2 = 0;
+        }
         /* the first chunk writes the partial sums, the others add to them */
         igemm(cmd, "conv_wgrad_gemm", dr, xs, part, g, pl.splits, c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
     }
