@@ -15,7 +15,11 @@
  *            texels of 4 output columns: Dr = d_out rows (d_out itself when its rows are
  *            whole texels), Xs = input rows shifted by kx (conv_rows4); then
  *            d_weight += sum_z part (conv_reduce)
+ *            (with unit row stride the Ho rows of a tap are one run of texels: one inner loop)
  * Weights are repacked per call (conv_wpack, tiny).
+ * Few input channels (C_in KH KW <= 27, the stem): the forward is conv_direct instead, with
+ * no copies: 4 output columns x 32 channels per invocation from registers (a GEMM-shaped
+ * kernel spends its time on per-output overhead when the reduction is only 9 long).
  *
  * GPU devices: im2col into `work` + a shared-memory tiled GEMM (conv_gemm), both operands
  * along the reduction: forward col[n][k]; dgrad dcol = dT . WT then a col2im gather;
