@@ -1,8 +1,10 @@
-/* bench.c — `vkcontrast bench ops [--json] [--quick]`: GFLOP/s of our GEMM and of every conv
- * layer of small-resnet (batch 256, 28x28) next to OpenBLAS sgemm on the same shapes, in
- * the same run. Times are GPU timestamps (median of the timed repeats after a warm-up);
- * OpenBLAS is timed by the wall clock (median). Conv layers are compared with OpenBLAS
- * doing the same work as one GEMM (C_out x B*Ho*Wo x C_in*KH*KW; im2col not counted). */
+/* bench.c — `vkcontrast bench ops [--json] [--quick] [--detail] [--only NAME]`: GFLOP/s of our
+ * GEMM and of every conv layer of small-resnet (batch 256, 28x28) — forward, dgrad and wgrad
+ * rows (the stem has no dgrad) — next to OpenBLAS sgemm on the same shapes, in the same run.
+ * Times are GPU timestamps (median of the timed repeats after a warm-up); OpenBLAS is timed
+ * by the wall clock (median). Conv layers are compared with OpenBLAS doing the same work as
+ * one GEMM (C_out x B*Ho*Wo x C_in*KH*KW; im2col not counted). --detail prints every
+ * dispatch of the last run; --only runs the rows whose name contains NAME. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
