@@ -33,10 +33,15 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TM = 16; // rows m per invocation
 layout(constant_id = 2) const uint TN = 16; // columns n per invocation
 layout(constant_id = 3) const bool ACCUMULATE = false; // out += result (else out = result)
+// VEC4: every aligned group of 4 columns n lands on 4 consecutive, 16-byte aligned out
+// elements (the host checks: o_v = 1, o_u = Wq, Hq Wq % 4 = 0, offsets and strides % 4 = 0),
+// so results are stored 4 at a time (each store is a loop over the SIMD lanes in lavapipe).
+layout(constant_id = 4) const bool VEC4 = false;
 
 layout(binding = 0) uniform samplerBuffer A;
 layout(binding = 1) uniform samplerBuffer B;
 layout(std430, binding = 2) buffer Out { float o[]; };
+layout(std430, binding = 2) buffer Out4 { vec4 o4[]; }; // the same buffer, for VEC4 stores
 
 layout(push_constant) uniform Push {
     uint M, N;                 // output rows m and columns n
@@ -97,6 +102,19 @@ void main() {
         }
     }
 
+    if (VEC4) {
+        [[unroll]] for (uint j = 0; j < TN; j += 4) {
+            [[unroll]] for (uint i = 0; i < TM; i++) {
+                if (live && n0 + j < pc.N && m0 + i < pc.M) { // N % 4 = 0: the whole group is inside
+                    uint idx = (opix[j] + (m0 + i) * pc.o_m) >> 2;
+                    vec4 v = vec4(acc[i][j], acc[i][j + 1], acc[i][j + 2], acc[i][j + 3]);
+                    if (ACCUMULATE) o4[idx] += v;
+                    else o4[idx] = v;
+                }
+            }
+        }
+        return;
+    }
     [[unroll]] for (uint j = 0; j < TN; j++) {
         [[unroll]] for (uint i = 0; i < TM; i++) {
             if (live && n0 + j < pc.N && m0 + i < pc.M) {

@@ -216,14 +216,16 @@ static void bench(int batch) {
     const VcDeviceInfo *info = vc_context_info(ctx);
     printf("device %s, batch %d, variant %s, times = best of 3 (GPU timestamps)\n", info->name, batch,
            vc_context_is_cpu(ctx) ? "cpu" : "gpu");
-    printf("(bwd = dgrad + wgrad; per CPU-s: forward + backward FLOPs per second of this process's CPU time, an\n"
-           " estimate of the GFLOP/s of 1 core, less sensitive to other processes than wall time)\n");
+    printf("(bwd = dgrad + wgrad; per CPU-s: FLOPs of the recorded passes (VC_CONV_ONLY=fwd|bwd|wgrad, default\n"
+           " all) per second of this process's CPU time, an estimate of the GFLOP/s of 1 core, less sensitive to\n"
+           " other processes than wall time)\n");
     printf("%-24s %7s %8s | %8s %8s %8s %8s | GFLOP/s fwd  dgrad  wgrad    bwd | per CPU-s\n", "layer", "GFLOP", "work MiB", "fwd ms",
            "dgrad ms", "wgrad ms", "bwd ms");
-    double tot_flops = 0, tot_ms[4] = {0}, tot_cpu = 0;
+    double tot_flops = 0, tot_ms[4] = {0}, tot_cpu = 0, tot_work = 0;
     for (size_t l = 0; l < sizeof g_resnet / sizeof *g_resnet; l++) {
         VcConvShape s = g_resnet[l].s;
         s.B = batch;
+        if (getenv("VC_CONV_LAYER") && !strstr(g_resnet[l].name, getenv("VC_CONV_LAYER"))) continue;
         size_t ni = n_in(&s), nw = n_w(&s), no = n_out(&s);
         float *x = vc_malloc(VC_MAX(ni, VC_MAX(nw, no)) * 4);
         th_fill_normal(x, VC_MAX(ni, VC_MAX(nw, no)), 1.0f);
@@ -233,9 +235,14 @@ static void bench(int batch) {
         VcBuffer b_work;
         VC_ASSERT(vc_buffer_alloc(ctx, ws, "work", &b_work) == VC_OK);
         VcCmd *cmd = vc_cmd_new(ctx, true);
-        vc_conv2d_forward(cmd, &s, b_out, b_in, b_w, b_work);
+        /* VC_CONV_ONLY=fwd|bwd|wgrad records only that part (for the per CPU-s column) */
+        const char *only = getenv("VC_CONV_ONLY") ? getenv("VC_CONV_ONLY") : "";
+        bool do_fwd = !strcmp(only, "fwd") || !*only, do_bwd = strcmp(only, "fwd") != 0;
+        bool do_dgrad = l != 0 && strcmp(only, "wgrad") != 0;
+        if (do_fwd) vc_conv2d_forward(cmd, &s, b_out, b_in, b_w, b_work);
         VcBuffer no_din = {0}; /* the stem is the first layer: no d_in, as in training */
-        vc_conv2d_backward(cmd, &s, l == 0 ? no_din : b_din, b_dw, b_g, b_in, b_w, b_work);
+        if (do_bwd) vc_conv2d_backward(cmd, &s, do_dgrad ? b_din : no_din, b_dw, b_g, b_in, b_w, b_work);
+        double work_flops = (do_fwd + do_bwd + do_dgrad) * vc_conv2d_flops(&s);
         double best[4] = {1e30, 1e30, 1e30, 1e30};
         vc_cmd_run(cmd); /* warm-up: pipeline compilation */
         double cpu0 = cpu_seconds();
@@ -267,8 +274,9 @@ static void bench(int batch) {
         double f = vc_conv2d_flops(&s);
         printf("%-24s %7.3f %8.1f | %8.2f %8.2f %8.2f %8.2f | %10.1f %6.1f %6.1f %6.1f | %5.1f\n", g_resnet[l].name, f * 1e-9,
                ws / 1048576.0, best[0], best[1], best[2], best[3], f / best[0] * 1e-6, f / best[1] * 1e-6, f / best[2] * 1e-6,
-               2 * f / best[3] * 1e-6, 3 * f / cpu * 1e-9);
+               2 * f / best[3] * 1e-6, work_flops / cpu * 1e-9);
         tot_cpu += cpu;
+        tot_work += work_flops;
         tot_flops += f;
         for (int i = 0; i < 4; i++) tot_ms[i] += best[i];
         vc_cmd_free(cmd);
@@ -278,7 +286,7 @@ static void bench(int batch) {
     }
     printf("%-24s %7.3f %8s | %8.2f %8.2f %8.2f %8.2f | %10.1f %6.1f %6.1f %6.1f | %5.1f\n", "all layers", tot_flops * 1e-9, "",
            tot_ms[0], tot_ms[1], tot_ms[2], tot_ms[3], tot_flops / tot_ms[0] * 1e-6, tot_flops / tot_ms[1] * 1e-6,
-           tot_flops / tot_ms[2] * 1e-6, 2 * tot_flops / tot_ms[3] * 1e-6, 3 * tot_flops / tot_cpu * 1e-9);
+           tot_flops / tot_ms[2] * 1e-6, 2 * tot_flops / tot_ms[3] * 1e-6, tot_work / tot_cpu * 1e-9);
     vc_context_free(ctx);
 }
 
@@ -313,6 +321,7 @@ int main(void) {
         {2, 3, 10, 11, 5, 1, 1, 3, 0},  /* 1x1 stride 3 */
         {3, 1, 28, 28, 32, 3, 3, 1, 1}, /* small-resnet stem */
         {2, 32, 28, 28, 64, 3, 3, 2, 1}, /* small-resnet block 1 conv1 */
+        {2, 2, 9, 8, 64, 3, 3, 1, 1},   /* few input channels, two blocks of output channels (CPU: conv_direct) */
     };
     const size_t n_shapes = sizeof shapes / sizeof *shapes;
     for (int v = 0; v < 2; v++) {

@@ -25,7 +25,10 @@
 /* After two steps we compare with PyTorch's float64 run, allowing SPREAD_FACTOR times the
  * distance of PyTorch's own float32 run from it (stored per quantity in the file), and at
  * least the floors below: at lr 0.1 with 8-16 images BatchNorm amplifies rounding, e.g.
- * resnet18's loss after two steps is 1.6298804 in PyTorch fp32 and 1.6309012 in fp64. */
+ * resnet18's loss after two steps is 1.6298804 in PyTorch fp32 and 1.6309012 in fp64.
+ * Which tensors a rounding difference hits depends on which ReLU inputs within rounding of
+ * 0 flip, so per tensor the bound uses the larger of its own spread and the trajectory's:
+ * the largest spread over tensors whose update is not itself rounding (spread < 1e-2). */
 #define SPREAD_FACTOR 10.0
 #define TOL_UPDATE 1e-7 /* floor, nmse of w2 - w0 */
 #define TOL_LOSSES_REL 1e-5 /* floor */
@@ -163,6 +166,13 @@ static void check_case(VcContext *ctx, const Case *c) {
     }
 
     vc_model_download(m, w2);
+    double trajectory = 0; /* PyTorch fp32's largest distance from fp64 over the real updates */
+    for (int i = 0; i < m->nt; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "spread.%s", m->t[i].name);
+        double spread = vc_tensor_is_param(&m->t[i]) ? need(g, name, NULL)[0] : 0;
+        if (spread < 1e-2) trajectory = fmax(trajectory, spread);
+    }
     double worst = 0, worst_ratio = 0;
     for (int i = 0; i < m->nt; i++) {
         const VcTensorSpec *t = &m->t[i];
@@ -177,10 +187,11 @@ static void check_case(VcContext *ctx, const Case *c) {
         double e = th_nmse(got, want, n);
         worst = fmax(worst, e);
         worst_ratio = fmax(worst_ratio, spread > 0 ? e / spread : 0);
-        CHECK_NMSE(got, want, n, fmax(TOL_UPDATE, SPREAD_FACTOR * spread), name);
+        CHECK_NMSE(got, want, n, fmax(TOL_UPDATE, SPREAD_FACTOR * fmax(spread, trajectory)), name);
         free(got);
     }
-    printf("  update after 2 steps vs PyTorch fp64: worst nmse %.3g, worst ratio to PyTorch fp32's %.3g\n", worst, worst_ratio);
+    printf("  update after 2 steps vs PyTorch fp64: worst nmse %.3g, worst ratio to PyTorch fp32's %.3g; trajectory "
+           "spread %.3g\n", worst, worst_ratio, trajectory);
 
     vc_cmd_free(fwd);
     vc_cmd_free(step);

@@ -21,13 +21,17 @@
 #define TOL_STEP 1e-5   /* of the update w1 - w, not of w1 itself (which would hide it); head.fc1.bias
                           * (gradient 0 + rounding, then weight decay) measures 2e-6, the rest <= 3e-10 */
 #define TOL_RUNNING 1e-9
-/* Losses of later steps, relative. Four steps at lr 0.1 on 16 images are chaotic: in
- * PyTorch float64, multiplying every weight by (1 + 1e-7 N(0,1)) moves the loss before
- * step 3 anywhere in 0.2255 .. 0.2327 (five draws; unperturbed 0.230333, PyTorch fp32
- * 0.230352), while steps 1 and 2 stay within 1e-5. So step 3 can only be held to the
- * width of that spread (we measure 0.2327 with the implicit-GEMM conv kernels, 0.2303 with
- * im2col: two different roundings, both inside it); steps 1-2 are held tightly. */
-static const double TOL_LOSSES_REL[4] = {0, 1e-4, 1e-4, 2e-2};
+/* Losses of later steps, relative. Measured on lavapipe: steps 1 and 2 within 3e-6; step 3
+ * within 5e-4 with the im2col conv kernels, 1.0e-2 with the CPU-path ones. Not an op error:
+ * the 4-step trajectory itself is that sensitive. In PyTorch (float64), scaling every initial
+ * weight by (1 + 1e-7 randn) moves the step-3 loss by 0.4-2.1% (3 seeds), scaling by
+ * (1 + 1e-8 randn) by <= 1e-5: a threshold, because a few pre-ReLU values lie within fp32
+ * rounding of 0 (at step 0 the stem BN output has one at 1.5e-7) and flipping one changes
+ * the stem gradients by ~1e-3 relative; SGD at lr 0.1 on 16 images then amplifies the
+ * difference ~30x per step. Any change of summation order can cross such a kink, so step 3
+ * cannot be held tighter than that spread (lr 0.02 still shows 1e-4 jumps); five 1e-7 draws
+ * spanned -2.1% .. +1.0% around PyTorch fp32, hence 3e-2. */
+static const double TOL_LOSSES_REL[4] = {0, 1e-4, 1e-4, 3e-2};
 
 static const float *need(const VcGolden *g, const char *name, size_t count) {
     size_t n = 0;

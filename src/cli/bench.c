@@ -1,8 +1,10 @@
-/* bench.c — `vkcontrast bench ops [--json] [--quick]`: GFLOP/s of our GEMM and of every conv
- * layer of small-resnet (batch 256, 28x28) next to OpenBLAS sgemm on the same shapes, in
- * the same run. Times are GPU timestamps (median of the timed repeats after a warm-up);
- * OpenBLAS is timed by the wall clock (median). Conv layers are compared with OpenBLAS
- * doing the same work as one GEMM (C_out x B*Ho*Wo x C_in*KH*KW; im2col not counted). */
+/* bench.c — `vkcontrast bench ops [--json] [--quick] [--detail] [--only NAME]`: GFLOP/s of our
+ * GEMM and of every conv layer of small-resnet (batch 256, 28x28) — forward, dgrad and wgrad
+ * rows (the stem has no dgrad) — next to OpenBLAS sgemm on the same shapes, in the same run.
+ * Times are GPU timestamps (median of the timed repeats after a warm-up); OpenBLAS is timed
+ * by the wall clock (median). Conv layers are compared with OpenBLAS doing the same work as
+ * one GEMM (C_out x B*Ho*Wo x C_in*KH*KW; im2col not counted). --detail prints every
+ * dispatch of the last run; --only runs the rows whose name contains NAME. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,19 +28,36 @@ static double median(double *x, int n) {
     return x[n / 2];
 }
 
-/* Median GPU ms of the recorded command over `reps` runs after one warm-up. */
-static double time_cmd(VcCmd *cmd, int reps) {
-    double t[32];
+/* Passes a conv's dispatches belong to, by label ("conv_dgrad_*", "conv_wgrad_*"). */
+enum { PASS_ALL, PASS_DGRAD, PASS_WGRAD, PASS_COUNT };
+static int pass_of(const char *label) {
+    if (strstr(label, "dgrad")) return PASS_DGRAD;
+    if (strstr(label, "wgrad")) return PASS_WGRAD;
+    return PASS_ALL;
+}
+
+/* Median GPU ms of the recorded command over `reps` runs after one warm-up, in total
+ * (ms[PASS_ALL]) and for the dgrad and wgrad dispatches alone. `detail`: print every
+ * dispatch of the last run. */
+static void time_cmd(VcCmd *cmd, int reps, bool detail, double ms_out[PASS_COUNT]) {
+    double t[PASS_COUNT][32];
     vc_cmd_run(cmd);
+    int n = 0;
     for (int r = 0; r < reps; r++) {
         vc_cmd_run(cmd);
-        int n = 0;
         const VcTiming *tm = vc_cmd_timings(cmd, &n);
-        double ms = 0;
-        for (int i = 0; i < n; i++) ms += tm[i].ms;
-        t[r] = ms;
+        for (int p = 0; p < PASS_COUNT; p++) t[p][r] = 0;
+        for (int i = 0; i < n; i++) {
+            t[PASS_ALL][r] += tm[i].ms;
+            if (pass_of(tm[i].label) != PASS_ALL) t[pass_of(tm[i].label)][r] += tm[i].ms;
+        }
     }
-    return median(t, reps);
+    for (int p = 0; p < PASS_COUNT; p++) ms_out[p] = median(t[p], reps);
+    if (detail) {
+        const VcTiming *tm = vc_cmd_timings(cmd, &n);
+        for (int i = 0; i < n; i++)
+            printf("    %-28s %8.3f ms %8.1f GFLOP/s\n", tm[i].label, tm[i].ms, tm[i].flops / (tm[i].ms * 1e6));
+    }
 }
 
 static double blas_ms(int M, int N, int K, int reps) {
@@ -70,14 +89,18 @@ static void row(bool json, bool *first, const char *name, const char *pass, doub
 }
 
 int cmd_bench(int argc, char **argv) {
-    bool json = false, quick = false;
+    bool json = false, quick = false, detail = false;
+    const char *only = NULL;
     if (argc >= 2 && !strcmp(argv[1], "peak")) return cmd_bench_peak(argc - 1, argv + 1); /* bench_peak.c */
     if (argc < 2 || strcmp(argv[1], "ops") != 0) return cmd_bench_train(argc, argv); /* bench_train.c */
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) json = true;
         else if (!strcmp(argv[i], "--quick")) quick = true;
-        else return cli_fail("bench ops: unknown option '%s' (expected --json or --quick)", argv[i]);
+        else if (!strcmp(argv[i], "--detail")) detail = true;
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+        else return cli_fail("bench ops: unknown option '%s' (expected --json, --quick, --detail or --only NAME)", argv[i]);
     }
+    detail = detail && !json;
     VcContextOptions co = {.validation = -1, .pipeline_cache = 1};
     VcContext *ctx = vc_context_new(&co);
     if (!ctx) return cli_fail("bench: %s", vc_last_error());
@@ -105,12 +128,16 @@ int cmd_bench(int argc, char **argv) {
     }
     /* GEMM at G^3, B stored (N, K) as a linear layer's weight */
     VcGemmShape gs = {.M = G, .N = G, .K = G, .trans_b = true, .alpha = 1};
-    VcCmd *cmd = vc_cmd_new(ctx, true);
-    vc_gemm(cmd, &gs, x, w, y, NULL);
     char name[96];
     snprintf(name, sizeof name, "gemm %dx%dx%d", G, G, G);
-    row(json, &first, name, "fwd", vc_gemm_flops(&gs), time_cmd(cmd, reps), blas_ms(G, G, G, reps));
-    vc_cmd_free(cmd);
+    double ms[PASS_COUNT];
+    if (!only || strstr(name, only)) {
+        VcCmd *cmd = vc_cmd_new(ctx, true);
+        vc_gemm(cmd, &gs, x, w, y, NULL);
+        time_cmd(cmd, reps, detail, ms);
+        row(json, &first, name, "fwd", vc_gemm_flops(&gs), ms[PASS_ALL], blas_ms(G, G, G, reps));
+        vc_cmd_free(cmd);
+    }
     /* every conv layer of small-resnet at batch B (28x28 input) */
     static const struct { const char *name; int C_in, H, C_out, K, stride; } L[] = {
         {"stem 1->32 3x3 @28", 1, 28, 32, 3, 1},          {"blocks.0 32->32 3x3 @28", 32, 28, 32, 3, 1},
@@ -121,17 +148,23 @@ int cmd_bench(int argc, char **argv) {
         VcConvShape s = {.B = B, .C_in = L[i].C_in, .H = L[i].H, .W = L[i].H, .C_out = L[i].C_out, .KH = L[i].K,
                          .KW = L[i].K, .stride = L[i].stride, .pad = L[i].K / 2};
         size_t need = vc_conv2d_workspace_bytes(ctx, &s);
-        if (need > work.size) continue;
+        if (need > work.size || (only && !strstr(L[i].name, only))) continue;
         int Ho = vc_conv_out_h(&s), Wo = vc_conv_out_w(&s);
         int M = s.C_out, N = s.B * Ho * Wo, K = s.C_in * s.KH * s.KW;
-        double blas = blas_ms(M, N, K, reps);
-        cmd = vc_cmd_new(ctx, true);
+        double blas = blas_ms(M, N, K, reps), flops = vc_conv2d_flops(&s);
+        VcCmd *cmd = vc_cmd_new(ctx, true);
         vc_conv2d_forward(cmd, &s, y, x, w, work);
-        row(json, &first, L[i].name, "fwd", vc_conv2d_flops(&s), time_cmd(cmd, reps), blas);
+        time_cmd(cmd, reps, detail, ms);
+        row(json, &first, L[i].name, "fwd", flops, ms[PASS_ALL], blas);
         vc_cmd_free(cmd);
+        /* backward: dgrad and wgrad rows (the stem has no dgrad), each the same work as the
+         * forward; the wgrad's final fold of its partial sums is counted in the wgrad */
+        bool dgrad = i != 0;
         cmd = vc_cmd_new(ctx, true);
-        vc_conv2d_backward(cmd, &s, i == 0 ? (VcBuffer){0} : x, w, y, x, w, work);
-        row(json, &first, L[i].name, "bwd", (i == 0 ? 1 : 2) * vc_conv2d_flops(&s), time_cmd(cmd, reps), (i == 0 ? 1 : 2) * blas);
+        vc_conv2d_backward(cmd, &s, dgrad ? x : (VcBuffer){0}, w, y, x, w, work);
+        time_cmd(cmd, reps, detail, ms);
+        if (dgrad) row(json, &first, L[i].name, "dgrad", flops, ms[PASS_DGRAD], blas);
+        row(json, &first, L[i].name, "wgrad", flops, ms[PASS_WGRAD], blas);
         vc_cmd_free(cmd);
     }
     if (json) printf("\n]}\n");

@@ -15,7 +15,11 @@
  *            texels of 4 output columns: Dr = d_out rows (d_out itself when its rows are
  *            whole texels), Xs = input rows shifted by kx (conv_rows4); then
  *            d_weight += sum_z part (conv_reduce)
+ *            (with unit row stride the Ho rows of a tap are one run of texels: one inner loop)
  * Weights are repacked per call (conv_wpack, tiny).
+ * Few input channels (C_in KH KW <= 27, the stem): the forward is conv_direct instead, with
+ * no copies: 4 output columns x 32 channels per invocation from registers (a GEMM-shaped
+ * kernel spends its time on per-output overhead when the reduction is only 9 long).
  *
  * GPU devices: im2col into `work` + a shared-memory tiled GEMM (conv_gemm), both operands
  * along the reduction: forward col[n][k]; dgrad dcol = dT . WT then a col2im gather;
@@ -124,6 +128,27 @@ static void reduce_splits(VcCmd *cmd, VcBuffer part, VcBuffer d_weight, uint32_t
 
 /* ======================= CPU path: padded copies + implicit GEMM ======================= */
 
+/* Few input channels (the stem): conv_direct, see direct_forward(). CB output channels
+ * per dispatch, their weights packed at 256-byte aligned blocks of the workspace. */
+#define DIRECT_MAX_K 27  /* C_in KH KW */
+#define DIRECT_CB 32
+static uint32_t direct_cb(const VcConvShape *s) { return s->C_out <= DIRECT_CB ? (uint32_t)s->C_out : DIRECT_CB; }
+static bool direct_ok(const VcConvShape *s) {
+    return s->C_in * s->KH * s->KW <= DIRECT_MAX_K && s->stride <= 2 && (s->C_out <= DIRECT_CB || s->C_out % DIRECT_CB == 0);
+}
+static size_t direct_block_floats(const VcConvShape *s) { return round_up((size_t)direct_cb(s) * s->C_in * s->KH * s->KW, 64); }
+static size_t direct_w_bytes(const VcConvShape *s) {
+    return direct_ok(s) ? (size_t)s->C_out / direct_cb(s) * direct_block_floats(s) * 4 : 0;
+}
+
+/* The wgrad's register tile: IG_TM x IG_TN, except that a short n = C_in KH KW (the stem:
+ * 9) is covered by one tile of exactly that width (no wasted columns), with twice the rows. */
+static void wgrad_tile(const VcConvShape *s, uint32_t *tm, uint32_t *tn) {
+    uint32_t n = (uint32_t)(s->C_in * s->KH * s->KW);
+    *tm = IG_TM, *tn = IG_TN;
+    if (n < IG_TN) *tm = 2 * IG_TM, *tn = n;
+}
+
 typedef struct CpuPlan {
     uint32_t Ho, Wo, KT;       /* output size; taps KH * KW */
     uint32_t C4, Co4;          /* texels per pixel of the NHWC4 input / d_out */
@@ -131,6 +156,7 @@ typedef struct CpuPlan {
     uint32_t ss, sc;           /* copy's source stride; the kernel's stride over the copy (ss sc = stride) */
     uint32_t Hd, Wd, Pt, Pl;   /* padded d_out for the dgrad taps: top / left padding */
     uint32_t Wo4;              /* texels per output row (wgrad copies) */
+    uint32_t wtm, wtn;         /* wgrad register tile (m = C_out, n = C_in KH KW) */
     uint32_t nb, chunks, splits;
     size_t off_w, off_x, off_d, off_part, total; /* workspace regions, bytes */
 } CpuPlan;
@@ -164,10 +190,12 @@ static CpuPlan cpu_plan(VcContext *ctx, const VcConvShape *s) {
     p.nb = images_per_chunk(ctx, s, x_img + d_img, CPU_CHUNK_BYTES);
     p.chunks = div_up((uint32_t)s->B, p.nb);
     /* wgrad: split the images of a chunk until enough invocations run */
-    uint32_t tiles = div_up((uint32_t)s->C_out, IG_TM) * div_up((uint32_t)s->C_in * p.KT, IG_TN);
+    wgrad_tile(s, &p.wtm, &p.wtn);
+    uint32_t tiles = div_up((uint32_t)s->C_out, p.wtm) * div_up((uint32_t)s->C_in * p.KT, p.wtn);
     p.splits = tiles >= CPU_MIN_LANES ? 1 : div_up(CPU_MIN_LANES, tiles);
     p.splits = VC_MIN(p.splits, p.nb);
     size_t w_bytes = (size_t)p.KT * VC_MAX((size_t)s->C_out * p.C4, (size_t)s->C_in * p.Co4) * 16;
+    w_bytes = VC_MAX(w_bytes, direct_w_bytes(s));
     size_t part_bytes = (size_t)p.splits * s->C_out * s->C_in * p.KT * 4;
     size_t range = vc_context_info(ctx)->max_storage_buffer_range;
     VC_ASSERT(w_bytes <= range && p.nb * x_img <= range && p.nb * d_img <= range && part_bytes <= range);
@@ -241,14 +269,18 @@ _Static_assert(sizeof(IgemmPush) <= 128, "push constants");
 /* One conv_igemm dispatch (see shaders/conv_igemm.comp) with the reduction in `splits`;
  * out += result when `accumulate`, else out = result. */
 static void igemm(VcCmd *cmd, const char *label, VcBuffer a, VcBuffer b, VcBuffer out, IgemmPush pc, uint32_t splits,
-                  bool accumulate, double flops) {
+                  bool accumulate, uint32_t TM, uint32_t TN, double flops) {
     pc.splits = splits;
     pc.l1_split = div_up(pc.L1, splits);
-    size_t tiles = (size_t)div_up(pc.M, IG_TM) * div_up(pc.N, IG_TN);
+    size_t tiles = (size_t)div_up(pc.M, TM) * div_up(pc.N, TN);
     uint32_t gx, gy;
     vc_grid_1d(tiles * splits, IG_WG, &gx, &gy);
+    /* 4 results per store when each aligned group of 4 columns is 4 consecutive, aligned
+     * out elements: whole rows (u) of the n grid in a row-major plane of 4k elements */
+    bool vec4 = pc.o_v == 1 && pc.o_u == pc.Wq && (pc.Hq * pc.Wq) % 4 == 0 && TN % 4 == 0 && pc.o_off % 4 == 0 &&
+                pc.o_m % 4 == 0 && pc.o_b % 4 == 0 && pc.o_z % 4 == 0;
     VcPipelineDesc d = {.shader = "conv_igemm", .bindings = "tts", .push_size = sizeof pc,
-                        .spec = {IG_WG, IG_TM, IG_TN, accumulate}, .spec_count = 4};
+                        .spec = {IG_WG, TM, TN, accumulate, vec4}, .spec_count = 5};
     VcBuffer bufs[3] = {a, b, out};
     double bytes = (double)a.size + (double)b.size + 4.0 * pc.M * pc.N * splits * (1 + accumulate);
     vc_dispatch(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), bufs, 3, &pc, gx, gy, 1, label, flops, bytes);
@@ -276,7 +308,7 @@ static void cpu_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer
                        .su = pl.sc, .sv = pl.sc, .L1 = KH, .L2 = KW, .L3 = pl.C4, .a1 = (int32_t)(KW * pl.C4),
                        .a2 = (int32_t)pl.C4, .b1 = (int32_t)(pl.Wp * pl.C4), .b2 = (int32_t)pl.C4, .a_m = pl.KT * pl.C4,
                        .o_off = out_off, .o_m = HWo, .o_b = C_out * HWo, .o_u = pl.Wo, .o_v = 1};
-        igemm(cmd, "conv_fwd_gemm", wp, xp, out_c, g, 1, false, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
+        igemm(cmd, "conv_fwd_gemm", wp, xp, out_c, g, 1, false, IG_TM, IG_TN, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
     }
 }
 
@@ -339,7 +371,7 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
                                .b1 = -(int32_t)(pl.Wd * pl.Co4), .b2 = -(int32_t)pl.Co4, .a_off = f->base,
                                .a_m = f->TY * f->TX * pl.Co4, .o_off = din_off + f->y0 * W + f->x0, .o_m = H * W,
                                .o_b = C_in * H * W, .o_u = st * W, .o_v = st};
-                igemm(cmd, "conv_dgrad_gemm", wt, dp, din_c, g, 1, true, 2.0 * C_in * g.N * C_out * f->TY * f->TX);
+                igemm(cmd, "conv_dgrad_gemm", wt, dp, din_c, g, 1, true, IG_TM, IG_TN, 2.0 * C_in * g.N * C_out * f->TY * f->TX);
             }
         }
         /* wgrad: d_out rows -> Dr[b][co][oy][t] and KW shifted input rows
@@ -359,8 +391,13 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
                        .b1 = (int32_t)(C_in * pl.Hp * pl.Wo4), .b2 = (int32_t)(pl.sc * pl.Wo4), .a_off = dr_off,
                        .a_m = pl.Ho * pl.Wo4,
                        .o_m = C_in * pl.KT, .o_b = pl.KT, .o_u = KW, .o_v = 1, .o_z = C_out * C_in * pl.KT};
+        if (pl.sc == 1) {
+            /* unit row stride: the Ho rows a tap reads are consecutive in both operands, so
+             * (oy, t) is one run of Ho Wo4 texels (one long inner loop instead of Ho short ones) */
+            g.L2 = 1, g.L3 = pl.Ho * pl.Wo4, g.a2 = g.b2 = 0;
+        }
         /* the first chunk writes the partial sums, the others add to them */
-        igemm(cmd, "conv_wgrad_gemm", dr, xs, part, g, pl.splits, c > 0, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
+        igemm(cmd, "conv_wgrad_gemm", dr, xs, part, g, pl.splits, c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
     }
     reduce_splits(cmd, part, d_weight, C_out * C_in * pl.KT, pl.splits);
 }
@@ -543,6 +580,43 @@ static void gpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
     reduce_splits(cmd, part, d_weight, C_out * pl.K, pl.splits);
 }
 
+/* ======================= CPU path, few input channels: direct convolution ======================= */
+
+typedef struct DirectPush {
+    uint32_t H, W, Ho, Wo, Wq, pad, total, in_off, out_off, o_b, co0;
+} DirectPush;
+_Static_assert(sizeof(DirectPush) <= 128, "push constants");
+
+/* out = conv(in, weight) by conv_direct: no copies of the input, one dispatch per chunk of
+ * images and block of CB output channels. */
+static void direct_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer in, VcBuffer weight, VcBuffer work) {
+    CpuPlan pl = cpu_plan(vc_cmd_context(cmd), s);
+    uint32_t CB = direct_cb(s), K = (uint32_t)(s->C_in * s->KH * s->KW), blocks = (uint32_t)s->C_out / CB;
+    uint32_t blk = (uint32_t)direct_block_floats(s), HWo = pl.Ho * pl.Wo, Wq = div_up(pl.Wo, 4);
+    size_t in_img = (size_t)s->C_in * s->H * s->W, out_img = (size_t)s->C_out * HWo;
+    VcBuffer wp = region(work, pl.off_w, (size_t)blocks * blk * 4);
+    /* weight (C_out, C_in, KH, KW) -> blocks of CB output channels, each at a 256-byte boundary */
+    pack(cmd, "conv_fwd_pack_w", weight, wp,
+         (PackPush){.rows = blocks, .cols = CB * K, .cols4 = blk / 4, .rdiv = NODIV, .r_lo = CB * K, .cdiv = NODIV, .c_lo = 1});
+    for (uint32_t c = 0; c < pl.chunks; c++) {
+        uint32_t b0 = c * pl.nb, nbc = VC_MIN(pl.nb, (uint32_t)s->B - b0);
+        uint32_t in_off, out_off;
+        VcBuffer in_c = images(in, in_img, b0, nbc, &in_off), out_c = images(out, out_img, b0, nbc, &out_off);
+        bool vec4 = pl.Wo % 4 == 0 && out_off % 4 == 0;
+        VcPipelineDesc d = {.shader = "conv_direct", .bindings = "sss", .push_size = sizeof(DirectPush),
+                            .spec = {VC_WG_1D, CB, (uint32_t)s->C_in, (uint32_t)s->KH, (uint32_t)s->KW, (uint32_t)s->stride, vec4},
+                            .spec_count = 7};
+        VcPipeline *p = vc_pipeline_get(vc_cmd_context(cmd), &d);
+        for (uint32_t z = 0; z < blocks; z++) {
+            DirectPush pc = {(uint32_t)s->H, (uint32_t)s->W, pl.Ho, pl.Wo, Wq, (uint32_t)s->pad, nbc * pl.Ho * Wq, in_off,
+                             out_off, (uint32_t)out_img, z * CB};
+            VcBuffer bufs[3] = {in_c, vc_buffer_slice(wp, (size_t)z * blk * 4, (size_t)blk * 4), out_c};
+            vc_dispatch_1d(cmd, p, bufs, 3, &pc, pc.total, "conv_fwd_direct", 2.0 * nbc * CB * HWo * K,
+                           4.0 * (nbc * in_img + (double)nbc * CB * HWo));
+        }
+    }
+}
+
 /* ======================= API ======================= */
 
 size_t vc_conv2d_workspace_bytes(VcContext *ctx, const VcConvShape *s) {
@@ -555,8 +629,10 @@ void vc_conv2d_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer 
     check_shape(s);
     size_t in_n = (size_t)s->B * s->C_in * s->H * s->W, out_n = (size_t)s->B * s->C_out * vc_conv_out_h(s) * vc_conv_out_w(s);
     VC_ASSERT(in.size >= in_n * 4 && out.size >= out_n * 4 && weight.size >= (size_t)s->C_out * s->C_in * s->KH * s->KW * 4);
-    if (use_cpu_kernels(vc_cmd_context(cmd))) cpu_forward(cmd, s, out, in, weight, work);
-    else gpu_forward(cmd, s, out, in, weight, work);
+    if (use_cpu_kernels(vc_cmd_context(cmd))) {
+        if (direct_ok(s)) direct_forward(cmd, s, out, in, weight, work);
+        else cpu_forward(cmd, s, out, in, weight, work);
+    } else gpu_forward(cmd, s, out, in, weight, work);
 }
 
 void vc_conv2d_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out, VcBuffer in,
