@@ -4,7 +4,7 @@
  * holds the bank (membank.bank, n x D, unit rows). Run B: the same settings stopped by
  * --max-steps after epoch 2 and resumed: its final checkpoint (weights, optimizer state,
  * bank) is bit-identical to run A's. A run over the whole bank (--negatives all) trains
- * too; bad flags are named.
+ * too; a bad --negatives is named.
  */
 #include <math.h>
 #include <string.h>
@@ -45,8 +45,6 @@ int main(void) {
                "--knn-every", "4", "--seed", "7", "--progress", "lines"
     char *bad1[] = {"train", COMMON, "--out", run_a, "--negatives", "some", NULL};
     CHECK(cli_run(bad1, err, sizeof err) != 0 && strstr(err, "--negatives some"), "--negatives some is refused");
-    char *bad2[] = {"train", COMMON, "--out", run_a, "--bank-m", "2", NULL};
-    CHECK(cli_run(bad2, err, sizeof err) != 0 && strstr(err, "--bank-m 2"), "--bank-m 2 is refused");
 
     char *a[] = {"train", COMMON, "--out", run_a, NULL};
     CHECK(cli_run(a, err, sizeof err) == 0, "run A exits 0");
@@ -89,12 +87,12 @@ int main(void) {
           "resumed run B ends with a checkpoint bit-identical to run A (%zu vs %zu bytes)", la, lb);
     free(ca), free(cb);
 
-    char *cfull[] = {"train", "--method", "membank", "--data", data, "--epochs", "2", "--batch", "32", "--negatives", "all",
+    char *cfull[] = {"train", "--method", "membank", "--data", data, "--epochs", "1", "--batch", "32", "--negatives", "all",
                      "--knn-every", "0", "--out", run_c, "--progress", "lines", NULL};
     CHECK(cli_run(cfull, err, sizeof err) == 0, "--negatives all run exits 0");
     double lossc[16] = {0}, knnc = -1;
     int linesc = cli_read_metrics(run_c, lossc, &knnc);
-    CHECK(linesc == 2 && isfinite(lossc[1]), "--negatives all: 2 epochs, finite loss (%.4f)", lossc[1]);
+    CHECK(linesc == 1 && isfinite(lossc[0]) && lossc[0] > 0, "--negatives all: 1 epoch, finite loss (%.4f)", lossc[0]);
 
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", root);
