@@ -6,7 +6,8 @@
 // dispatch of every step reads the count of completed steps, derives the learning rate
 // (linear warmup, then cosine decay to min_factor * base), the 1-based step t, the MoCo
 // EMA momentum (cosine ramp from m0 to 1 when ramp is on), and the batch's position in
-// the epoch's permutation, then increments the counter. Single invocation.
+// the epoch's permutation (and, for streamed data, the ring slot the batch's images were
+// copied to), then increments the counter. Single invocation.
 layout(local_size_x = 1) in;
 layout(std430, binding = 0) buffer Counter { uint steps_done; };
 layout(std430, binding = 1) writeonly buffer Hyper { float hyper[]; };
@@ -20,6 +21,7 @@ layout(push_constant) uniform Push {
     uint total_steps;
     uint steps_per_epoch;
     uint batch;
+    uint ring_steps;  // streamed data: batches the staging ring holds (0: data resident)
 } pc;
 
 const float PI = 3.14159265358979;
@@ -47,6 +49,8 @@ void main() {
     // the augmentation's step buffer (VcAugmentStep): [0] seed is the host's, then
     batch_info[1] = s / spe;                 // epoch
     batch_info[2] = (s % spe) * pc.batch;    // first index into the epoch's permutation
+    if (pc.ring_steps != 0u)                 // slot_base: step k of an epoch is in ring slot k % ring
+        batch_info[3] = ((s % spe) % pc.ring_steps) * pc.batch;
     batch_info[5] = s;                       // global step (0-based)
     steps_done = s + 1u;
 }

@@ -21,10 +21,12 @@
 #define TOL_STEP 1e-5   /* of the update w1 - w, not of w1 itself (which would hide it); head.fc1.bias
                           * (gradient 0 + rounding, then weight decay) measures 2e-6, the rest <= 3e-10 */
 #define TOL_RUNNING 1e-9
-/* Losses of later steps, relative: rounding differences grow through BatchNorm over steps
- * at lr 0.1 with 16 images. Measured on lavapipe: steps 1 and 2 within 3e-6; step 3 within
- * 5e-4 with the im2col conv kernels but 1.0e-2 with the implicit-GEMM ones (whose step-0
- * gradients match PyTorch to 1e-10 nmse): an open question, see the issue notes. */
+/* Losses of later steps, relative. Four steps at lr 0.1 on 16 images are chaotic: in
+ * PyTorch float64, multiplying every weight by (1 + 1e-7 N(0,1)) moves the loss before
+ * step 3 anywhere in 0.2255 .. 0.2327 (five draws; unperturbed 0.230333, PyTorch fp32
+ * 0.230352), while steps 1 and 2 stay within 1e-5. So step 3 can only be held to the
+ * width of that spread (we measure 0.2327 with the implicit-GEMM conv kernels, 0.2303 with
+ * im2col: two different roundings, both inside it); steps 1-2 are held tightly. */
 static const double TOL_LOSSES_REL[4] = {0, 1e-4, 1e-4, 2e-2};
 
 static const float *need(const VcGolden *g, const char *name, size_t count) {

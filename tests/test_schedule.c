@@ -22,6 +22,7 @@ int main(void) {
     VC_ASSERT(vc_buffer_alloc_mapped(ctx, 8 * 4, "hyper", &hyper) == VC_OK);
     VC_ASSERT(vc_buffer_alloc_mapped(ctx, 8 * 4, "info", &info) == VC_OK);
     ((uint32_t *)info.mapped)[0] = 12345;
+    ((uint32_t *)info.mapped)[3] = 777; /* slot_base: left alone while the data is resident */
     uint32_t start = 1; /* as after resuming one completed step */
     *(uint32_t *)counter.mapped = start;
     VcCmd *cmd = vc_cmd_new(ctx, false);
@@ -33,8 +34,21 @@ int main(void) {
         CHECK(fabsf(h[0] - vc_schedule_lr(&s, step)) <= 1e-6f, "lr at step %u: %g vs %g", step, h[0], vc_schedule_lr(&s, step));
         CHECK(h[1] == (float)(step + 1), "t at step %u", step);
         CHECK(fabsf(h[2] - vc_schedule_ema(&s, step)) <= 1e-6f, "ema at step %u", step);
-        CHECK(bi[0] == 12345 && bi[1] == step / 4 && bi[2] == (step % 4) * 7 && bi[5] == step, "batch info at step %u", step);
+        CHECK(bi[0] == 12345 && bi[1] == step / 4 && bi[2] == (step % 4) * 7 && bi[3] == 777 && bi[5] == step,
+              "batch info at step %u", step);
         CHECK(*(uint32_t *)counter.mapped == step + 1, "counter after step %u", step);
+    }
+    vc_cmd_free(cmd);
+
+    /* streamed data: step k of an epoch reads ring slot k % ring_steps */
+    s.ring_steps = 3;
+    *(uint32_t *)counter.mapped = 0;
+    cmd = vc_cmd_new(ctx, false);
+    vc_schedule_step(cmd, &s, counter, hyper, info);
+    for (uint32_t step = 0; step < 9; step++) {
+        vc_cmd_run(cmd);
+        const uint32_t *bi = (const uint32_t *)info.mapped;
+        CHECK(bi[2] == (step % 4) * 7 && bi[3] == (step % 4) % 3 * 7, "slot base at step %u: %u", step, bi[3]);
     }
     vc_cmd_free(cmd);
     vc_buffer_free(ctx, &counter);

@@ -139,6 +139,14 @@ int main(void) {
     CHECK(cj && vc_json_get(cj, "batch") && vc_json_get(cj, "temperature") && vc_json_get(cj, "augment"), "config.json parses");
     vc_json_free(cj);
     free(cfg);
+    char check[1200]; /* report.html: balanced HTML with every metrics point, the grid, the top ops */
+    snprintf(check, sizeof check, "python3 '%s/tests/check_report.py' '%s/report.html' '%s/metrics.jsonl' '%s/augment.png'",
+             VC_SOURCE_DIR, run_a, run_a, run_a);
+    CHECK(system(check) == 0, "run A's report.html is valid and complete");
+    snprintf(path, sizeof path, "%s/report.html", run_a);
+    char *report = th_read_file(path, &len);
+    CHECK(report && strstr(report, "Top ops") && strstr(report, "conv_"), "report has the top-ops table");
+    free(report);
 
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", run_a);
     VcSafetensors *a = vc_st_open(path);

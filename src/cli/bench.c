@@ -71,8 +71,8 @@ static void row(bool json, bool *first, const char *name, const char *pass, doub
 
 int cmd_bench(int argc, char **argv) {
     bool json = false, quick = false;
-    if (argc < 2 || strcmp(argv[1], "ops") != 0)
-        return cli_fail("bench: expected `vkcontrast bench ops [--json] [--quick]` (training benchmarks arrive with issue 4)");
+    if (argc >= 2 && !strcmp(argv[1], "peak")) return cmd_bench_peak(argc - 1, argv + 1); /* bench_peak.c */
+    if (argc < 2 || strcmp(argv[1], "ops") != 0) return cmd_bench_train(argc, argv); /* bench_train.c */
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) json = true;
         else if (!strcmp(argv[i], "--quick")) quick = true;

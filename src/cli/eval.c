@@ -1,14 +1,21 @@
 /* eval.c (cli) — `vkcontrast eval` and `vkcontrast embed`: load a checkpoint, run the
- * encoder in eval mode over a dataset, then kNN accuracy or .npy features and labels. */
+ * encoder in eval mode over a dataset, then kNN and/or linear-probe accuracy, or .npy
+ * features and labels. */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "data/dataset.h"
 #include "eval/embed.h"
 #include "eval/knn.h"
+#include "eval/linear_probe.h"
 #include "io/checkpoint.h"
+#include "io/json.h"
 #include "io/npy.h"
+#include "ops/loss.h"
 
 #define EVAL_BATCH 256
 #define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
@@ -54,16 +61,68 @@ static int embed_split(Loaded *l, const char *data, VcSplit split, VcDataset *d,
     return st;
 }
 
+/* out (n, D) = rows of x l2-normalized (what kNN compares), on the device. */
+static int l2_rows(VcContext *ctx, VcBuffer x, int n, int D, VcBuffer *out) {
+    VcBuffer norms;
+    if (vc_buffer_alloc(ctx, (size_t)n * D * sizeof(float), "normalized embeddings", out) != VC_OK) return VC_ERR_OOM;
+    if (vc_buffer_alloc(ctx, (size_t)n * sizeof(float), "embedding norms", &norms) != VC_OK) return VC_ERR_OOM;
+    VcCmd *cmd = vc_cmd_new(ctx, false);
+    vc_l2norm_forward(cmd, n, D, *out, x, norms);
+    vc_cmd_run(cmd);
+    vc_cmd_free(cmd);
+    vc_buffer_free(ctx, &norms);
+    return VC_OK;
+}
+
+static int flag_int(const char *flag, const char *v, long lo, long hi, int *out) {
+    char *end;
+    errno = 0;
+    long x = v ? strtol(v, &end, 10) : 0;
+    if (!v || errno || *end || end == v || x < lo || x > hi) {
+        vc_set_error("%s %s: expected an integer from %ld to %ld", flag, v ? v : "(missing)", lo, hi);
+        return VC_ERR_ARG;
+    }
+    *out = (int)x;
+    return VC_OK;
+}
+
+static int flag_float(const char *flag, const char *v, double lo, double hi, float *out) {
+    char *end;
+    errno = 0;
+    double x = v ? strtod(v, &end) : 0;
+    if (!v || errno || *end || end == v || !isfinite(x) || x < lo || x > hi) {
+        vc_set_error("%s %s: expected a number from %g to %g", flag, v ? v : "(missing)", lo, hi);
+        return VC_ERR_ARG;
+    }
+    *out = (float)x;
+    return VC_OK;
+}
+
 int cmd_eval(int argc, char **argv) {
     const char *ckpt = NULL, *data = DEFAULT_DATA, *device = NULL;
     bool json = false, want_knn = false, want_linear = false;
     int k = 200;
+    VcLinearProbeConfig lp;
+    vc_linear_probe_defaults(&lp);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int st = VC_OK;
         if (!strcmp(a, "--help")) {
-            puts("usage: vkcontrast eval --checkpoint FILE [--data PATH] [--knn] [--json] [--device N|NAME]\n\n"
-                 "kNN top-1/top-5 of the checkpoint's 128-d representation: the train split is the bank,\n"
-                 "the test split is scored (cosine similarity, k = 200, weights exp(s/0.1)).");
+            puts("usage: vkcontrast eval --checkpoint FILE [--data PATH] [--knn] [--linear] [--json] [--device N|NAME]\n"
+                 "                       [--linear-epochs N] [--linear-lr X] [--linear-batch B] [--linear-wd X]\n\n"
+                 "Scores the checkpoint's 128-d representation (the encoder output before the projection head)\n"
+                 "with the train split of --data as training set and the test split as test set.\n"
+                 "  --knn              weighted kNN top-1/top-5: cosine similarity, k = 200, weights exp(s/0.1)\n"
+                 "                     (the default when neither --knn nor --linear is given)\n"
+                 "  --linear           linear probe top-1: a linear classifier trained on the device on frozen\n"
+                 "                     features standardized with the train split's mean and std; softmax\n"
+                 "                     cross-entropy, SGD momentum 0.9, cosine learning rate from lr to 0\n"
+                 "  --linear-epochs N  epochs of the linear probe (default 100)\n"
+                 "  --linear-lr X      its learning rate for batch 256, scaled by batch/256 (default 0.1)\n"
+                 "  --linear-batch B   its batch size (default 256)\n"
+                 "  --linear-wd X      its weight decay (default 0)\n"
+                 "  --json             one JSON object on stdout: knn_top1, knn_top5, k, bank, test and/or\n"
+                 "                     linear_top1, linear_train_top1, linear_loss, linear_epochs");
             return 0;
         } else if (!strcmp(a, "--checkpoint") && v) ckpt = v, i++;
         else if (!strcmp(a, "--data") && v) data = v, i++;
@@ -71,33 +130,66 @@ int cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--json")) json = true;
         else if (!strcmp(a, "--knn")) want_knn = true;
         else if (!strcmp(a, "--linear")) want_linear = true;
+        else if (!strcmp(a, "--linear-epochs")) st = flag_int(a, v, 1, 100000, &lp.epochs), i++;
+        else if (!strcmp(a, "--linear-batch")) st = flag_int(a, v, 1, 65536, &lp.batch), i++;
+        else if (!strcmp(a, "--linear-lr")) st = flag_float(a, v, 1e-8, 100, &lp.lr), i++;
+        else if (!strcmp(a, "--linear-wd")) st = flag_float(a, v, 0, 1, &lp.weight_decay), i++;
         else return cli_fail("eval: unknown or incomplete option '%s' (see `vkcontrast eval --help`)", a);
+        if (st != VC_OK) return cli_fail("eval: %s", vc_last_error());
     }
     if (!ckpt) return cli_fail("eval: --checkpoint FILE is required");
-    if (want_linear) return cli_fail("eval: --linear (linear probe) is not available in this version yet; use --knn");
-    (void)want_knn; /* kNN is the default evaluation */
+    if (!want_knn && !want_linear) want_knn = true; /* kNN is the default evaluation */
     Loaded l = {0};
     VcDataset train = {0}, test = {0};
-    VcBuffer bank = {0}, queries = {0};
+    VcBuffer train_emb = {0}, test_emb = {0}, bank = {0}, queries = {0};
     int st = load(ckpt, device, &l);
-    if (st == VC_OK) st = embed_split(&l, data, VC_SPLIT_TRAIN, &train, &bank, true);
-    if (st == VC_OK) st = embed_split(&l, data, VC_SPLIT_TEST, &test, &queries, true);
+    /* raw representations once; kNN compares their l2-normalized rows, the probe standardizes them */
+    if (st == VC_OK) st = embed_split(&l, data, VC_SPLIT_TRAIN, &train, &train_emb, false);
+    if (st == VC_OK) st = embed_split(&l, data, VC_SPLIT_TEST, &test, &test_emb, false);
     if (st == VC_OK && (!train.labels || !test.labels)) {
-        vc_set_error("%s has no labels: kNN needs labelled train and test splits", data);
+        vc_set_error("%s has no labels: kNN and the linear probe need labelled train and test splits", data);
         st = VC_ERR_ARG;
     }
+    int D = l.m ? l.m->repr_dim : 0, classes = VC_MAX(train.num_classes, test.num_classes);
     VcKnnResult r = {0};
-    if (st == VC_OK)
-        st = vc_knn_eval(l.ctx, bank, train.labels, train.n, queries, test.labels, test.n, l.m->repr_dim,
-                         VC_MAX(train.num_classes, test.num_classes), k, 0.1f, &r);
-    if (st == VC_OK) {
-        if (json) printf("{\"checkpoint\": \"%s\", \"knn_top1\": %.6f, \"knn_top5\": %.6f, \"k\": %d, \"bank\": %d, \"test\": %d}\n", ckpt,
-                         r.top1, r.top5, r.k, train.n, test.n);
-        else printf("kNN (k=%d, bank %d, test %d): top-1 %.2f%%  top-5 %.2f%%\n", r.k, train.n, test.n, 100 * r.top1, 100 * r.top5);
+    if (st == VC_OK && want_knn) st = l2_rows(l.ctx, train_emb, train.n, D, &bank);
+    if (st == VC_OK && want_knn) st = l2_rows(l.ctx, test_emb, test.n, D, &queries);
+    if (st == VC_OK && want_knn)
+        st = vc_knn_eval(l.ctx, bank, train.labels, train.n, queries, test.labels, test.n, D, classes, k, 0.1f, &r);
+    VcLinearProbeResult lr = {0};
+    if (st == VC_OK && want_linear)
+        st = vc_linear_probe(l.ctx, train_emb, train.labels, train.n, test_emb, test.labels, test.n, D, classes, &lp, &lr, NULL);
+    if (st == VC_OK && json) {
+        VcJsonWriter w;
+        vc_json_writer_init(&w, 0);
+        vc_json_begin_object(&w);
+        vc_json_field_string(&w, "checkpoint", ckpt);
+        if (want_knn) {
+            vc_json_field_number(&w, "knn_top1", r.top1);
+            vc_json_field_number(&w, "knn_top5", r.top5);
+            vc_json_field_int(&w, "k", r.k);
+        }
+        if (want_linear) {
+            vc_json_field_number(&w, "linear_top1", lr.test_top1);
+            vc_json_field_number(&w, "linear_train_top1", lr.train_top1);
+            vc_json_field_number(&w, "linear_loss", lr.loss);
+            vc_json_field_int(&w, "linear_epochs", lr.epochs);
+        }
+        vc_json_field_int(&w, "bank", train.n);
+        vc_json_field_int(&w, "test", test.n);
+        vc_json_end_object(&w);
+        puts(w.buf);
+        vc_json_writer_free(&w);
+    } else if (st == VC_OK) {
+        if (want_knn)
+            printf("kNN (k=%d, bank %d, test %d): top-1 %.2f%%  top-5 %.2f%%\n", r.k, train.n, test.n, 100 * r.top1, 100 * r.top5);
+        if (want_linear)
+            printf("linear probe (%d epochs, train %d, test %d): top-1 %.2f%%  (train top-1 %.2f%%, final loss %.4f)\n",
+                   lr.epochs, train.n, test.n, 100 * lr.test_top1, 100 * lr.train_top1, lr.loss);
     }
     if (l.ctx) {
-        vc_buffer_free(l.ctx, &bank);
-        vc_buffer_free(l.ctx, &queries);
+        VcBuffer *bufs[] = {&train_emb, &test_emb, &bank, &queries};
+        for (size_t i = 0; i < VC_COUNTOF(bufs); i++) vc_buffer_free(l.ctx, bufs[i]);
     }
     unload(&l);
     vc_dataset_free(&train);

@@ -26,8 +26,10 @@ static const char *usage =
     "  eval --checkpoint F       kNN accuracy of a checkpoint's representation\n"
     "  embed --checkpoint F --data PATH --out X.npy   features and labels as .npy\n"
     "  augment --out GRID.png    PNG grid of images and their augmented views\n"
-    "  profile [train options] [--steps N]   time every dispatch of N steps, table by op\n"
+    "  profile [train options] [--steps N] [--trace T.json]   time every dispatch, table by op\n"
+    "  bench [train options] [--steps N] [--json]   training images/s, ms/step, peak memory\n"
     "  bench ops [--json]        GFLOP/s of GEMM and the conv layers, next to OpenBLAS\n"
+    "  bench peak [--json]       the device's fp32 FMA and memory bandwidth peaks (cached)\n"
     "\n"
     "Run `vkcontrast <command> --help` for the options of a command.\n";
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "data/dataset.h"
+#include "data/feed.h"
 #include "eval/embed.h"
 #include "eval/knn.h"
 #include "io/atomic.h"
@@ -46,7 +47,8 @@ typedef struct Run {
     VcMethod *method;
     VcAugment *aug;
     VcAugmentConfig aug_cfg;
-    VcBuffer data, test_data, perm, step, counter, ring;
+    VcFeed *train_feed, *test_feed; /* images on the device, or streamed through a ring */
+    VcBuffer perm, step, counter, ring;
     VcCmd *step_cmd;
     VcSchedule sched;
     int steps_per_epoch, start_epoch;
@@ -221,14 +223,15 @@ static void epoch_permutation(int32_t *perm, int n, uint64_t seed, int epoch) {
     }
 }
 
-/* ---- setup ---- */
-
-static int upload_dataset(VcContext *ctx, const VcDataset *d, const char *what, VcBuffer *out) {
-    size_t bytes = vc_augment_data_bytes((size_t)d->n, d->c, d->h, d->w);
-    if (vc_buffer_alloc(ctx, bytes, what, out) != VC_OK) return VC_ERR_OOM;
-    vc_buffer_upload(ctx, *out, 0, d->pixels, (size_t)d->n * (size_t)d->c * (size_t)d->h * (size_t)d->w);
-    return VC_OK;
+/* Tell the caller's hook (profile, bench, report) what just happened. */
+static void notify(const Run *r, VcTrainEvent ev, long step, int epoch) {
+    if (!r->cfg.hook) return;
+    VcTrainEventInfo info = {.event = ev, .step_cmd = ev == VC_TRAIN_RECORD_BEGIN ? NULL : r->step_cmd, .step = step,
+                             .epoch = epoch, .out = r->cfg.out, .config = &r->cfg};
+    r->cfg.hook(r->cfg.hook_user, &info);
 }
+
+/* ---- setup ---- */
 
 static int setup(Run *r) {
     VcTrainConfig *c = &r->cfg;
@@ -307,14 +310,19 @@ static int setup(Run *r) {
         memcpy(r->aug_cfg.mean, meta.mean, sizeof meta.mean);
         memcpy(r->aug_cfg.std, meta.std, sizeof meta.std);
     }
+    /* device data (or its staging ring) and the small host-visible buffers */
     int S = r->train.h, N = c->batch;
-    VcAugmentShape sh = {.C = r->train.c, .H = S, .W = S, .S = S, .N = N, .V = r->method->views, .n_data = r->train.n};
+    r->train_feed = vc_feed_new(r->ctx, &r->train, N, (VcFeedMode)c->stream, "training images");
+    if (!r->train_feed) return VC_ERR_OOM;
+    if (r->has_test && !(r->test_feed = vc_feed_new(r->ctx, &r->test, N, (VcFeedMode)c->stream, "test images")))
+        return VC_ERR_OOM;
+    if (!c->quiet && vc_feed_streaming(r->train_feed))
+        fprintf(stderr, "vkcontrast: %s does not fit on %s: streaming it through a ring of %d batches\n", c->data,
+                vc_context_info(r->ctx)->name, vc_feed_ring_steps(r->train_feed));
+    VcAugmentShape sh = {.C = r->train.c, .H = S, .W = S, .S = S, .N = N, .V = r->method->views, .n_data = vc_feed_slots(r->train_feed)};
     r->aug = vc_augment_new(r->ctx, &r->aug_cfg, &sh);
     if (!r->aug) return VC_ERR;
 
-    /* device data and the small host-visible buffers */
-    if (upload_dataset(r->ctx, &r->train, "training images", &r->data) != VC_OK) return VC_ERR_OOM;
-    if (r->has_test && upload_dataset(r->ctx, &r->test, "test images", &r->test_data) != VC_OK) return VC_ERR_OOM;
     if (vc_buffer_alloc_mapped(r->ctx, (size_t)r->train.n * sizeof(int32_t), "permutation", &r->perm) != VC_OK ||
         vc_buffer_alloc_mapped(r->ctx, sizeof(VcAugmentStep), "step", &r->step) != VC_OK ||
         vc_buffer_alloc_mapped(r->ctx, sizeof(uint32_t), "step counter", &r->counter) != VC_OK ||
@@ -327,27 +335,32 @@ static int setup(Run *r) {
                             .ema_ramp = r->method->ema_ramp,
                             .warmup_steps = (uint32_t)(c->warmup_epochs * r->steps_per_epoch),
                             .total_steps = (uint32_t)(c->epochs * r->steps_per_epoch),
-                            .steps_per_epoch = (uint32_t)r->steps_per_epoch, .batch = (uint32_t)N};
+                            .steps_per_epoch = (uint32_t)r->steps_per_epoch, .batch = (uint32_t)N,
+                            .ring_steps = (uint32_t)vc_feed_ring_steps(r->train_feed)};
 
     /* the one recorded step */
+    notify(r, VC_TRAIN_RECORD_BEGIN, 0, 0);
     r->step_cmd = vc_cmd_new(r->ctx, c->profile != 0);
     VcMethod *me = r->method;
     me->perm = r->perm;
     me->batch_info = r->step;
     vc_schedule_step(r->step_cmd, &r->sched, r->counter, me->hyper, r->step);
     vc_cmd_group(r->step_cmd, "augment");
-    vc_augment_record(r->step_cmd, r->aug, me->input, r->data, r->perm, r->step);
+    vc_augment_record(r->step_cmd, r->aug, me->input, vc_feed_data(r->train_feed), r->perm, r->step);
     me->record(me, r->step_cmd);
     vc_ring_store(r->step_cmd, r->ring, LOSS_SLOTS, me->loss, 1, me->hyper, VC_HYPER_STEP);
     vc_cmd_end(r->step_cmd);
+    notify(r, VC_TRAIN_RECORD_END, r->start_step, r->start_epoch);
     return VC_OK;
 }
 
 static void teardown(Run *r) {
     if (r->ctx) {
         vc_cmd_free(r->step_cmd);
-        VcBuffer *bufs[] = {&r->data, &r->test_data, &r->perm, &r->step, &r->counter, &r->ring};
+        VcBuffer *bufs[] = {&r->perm, &r->step, &r->counter, &r->ring};
         for (size_t i = 0; i < VC_COUNTOF(bufs); i++) vc_buffer_free(r->ctx, bufs[i]);
+        vc_feed_free(r->train_feed);
+        vc_feed_free(r->test_feed);
         vc_augment_free(r->aug);
         vc_method_free(r->method);
         vc_model_free(r->m);
@@ -367,9 +380,8 @@ static int knn(Run *r, VcKnnResult *res) {
     }
     /* the training net in eval mode: no second set of activations */
     VcNet *net = r->method->eval_net;
-    const VcDataset *tr = &r->train, *te = &r->test;
-    int st = vc_embed_images(net, r->data, tr->n, tr->c, tr->h, tr->w, r->aug_cfg.mean, r->aug_cfg.std, true, bank);
-    if (st == VC_OK) st = vc_embed_images(net, r->test_data, te->n, te->c, te->h, te->w, r->aug_cfg.mean, r->aug_cfg.std, true, test);
+    int st = vc_feed_embed(r->train_feed, net, r->aug_cfg.mean, r->aug_cfg.std, true, bank);
+    if (st == VC_OK) st = vc_feed_embed(r->test_feed, net, r->aug_cfg.mean, r->aug_cfg.std, true, test);
     int classes = VC_MAX(r->train.num_classes, r->test.num_classes);
     if (st == VC_OK)
         st = vc_knn_eval(r->ctx, bank, r->train.labels, r->train.n, test, r->test.labels, r->test.n, D, classes, r->cfg.knn_k,
@@ -395,43 +407,6 @@ static void progress(const Run *r, int epoch, int step, double loss, double ips,
         fprintf(stderr, "epoch %d/%d step %d/%d loss %.4f %.0f img/s ETA %ds\n", epoch + 1, r->cfg.epochs, step,
                 r->steps_per_epoch, loss, ips, (int)eta);
     }
-}
-
-/* ---- profile: per-op totals over the timed steps ---- */
-
-typedef struct OpTotal { const char *label; double ms, flops, bytes; int calls; } OpTotal;
-
-static int by_time(const void *a, const void *b) {
-    double d = ((const OpTotal *)b)->ms - ((const OpTotal *)a)->ms;
-    return (d > 0) - (d < 0);
-}
-
-/* Accumulate the timings of the step just completed. */
-static void profile_collect(Run *r, OpTotal *tot, int *ntot, int cap) {
-    int n = 0;
-    const VcTiming *t = vc_cmd_timings(r->step_cmd, &n);
-    for (int i = 0; i < n; i++) {
-        int j = 0;
-        while (j < *ntot && strcmp(tot[j].label, t[i].label) != 0) j++;
-        if (j == *ntot) {
-            if (*ntot == cap) continue;
-            tot[(*ntot)++] = (OpTotal){.label = t[i].label};
-        }
-        tot[j].ms += t[i].ms, tot[j].flops += t[i].flops, tot[j].bytes += t[i].bytes, tot[j].calls++;
-    }
-}
-
-static void profile_print(OpTotal *tot, int ntot, int steps) {
-    qsort(tot, (size_t)ntot, sizeof *tot, by_time);
-    double all = 0;
-    for (int i = 0; i < ntot; i++) all += tot[i].ms;
-    printf("%-24s %6s %10s %7s %10s %9s %8s\n", "op", "calls", "total ms", "% step", "mean us", "GFLOP/s", "GB/s");
-    for (int i = 0; i < ntot; i++) {
-        double s = tot[i].ms * 1e-3;
-        printf("%-24s %6d %10.2f %6.1f%% %10.1f %9.2f %8.2f\n", tot[i].label, tot[i].calls, tot[i].ms, 100 * tot[i].ms / all,
-               1e3 * tot[i].ms / tot[i].calls, s > 0 ? tot[i].flops / s * 1e-9 : 0, s > 0 ? tot[i].bytes / s * 1e-9 : 0);
-    }
-    printf("GPU time per step: %.2f ms over %d steps\n", all / (steps ? steps : 1), steps);
 }
 
 /* ---- the run ---- */
@@ -480,23 +455,25 @@ int vc_train_run(const VcTrainConfig *cfg) {
                 r.steps_per_epoch, vc_context_info(r.ctx)->name);
 
     const float *ring = (const float *)r.ring.mapped;
-    OpTotal prof[128];
-    int nprof = 0, prof_steps = 0;
     long step = r.start_step;
     r.t0 = vc_now();
     for (int epoch = r.start_epoch; epoch < c->epochs && st == VC_OK; epoch++) {
         if (c->max_steps && step >= r.start_step + c->max_steps) break; /* --max-steps ended at an epoch's end */
         epoch_permutation((int32_t *)r.perm.mapped, r.train.n, c->seed, epoch);
-        VcAugmentStep as = {.seed = (uint32_t)c->seed, .epoch = (uint32_t)epoch};
+        VcAugmentStep as = {.seed = (uint32_t)c->seed, .epoch = (uint32_t)epoch, .flags = vc_feed_augment_flags(r.train_feed)};
         vc_augment_step_write(r.ctx, r.step, &as);
+        vc_feed_begin_epoch(r.train_feed, (const int32_t *)r.perm.mapped, r.steps_per_epoch);
         double t_epoch = vc_now(), loss_sum = 0;
         long read = step; /* next step whose loss is still to be read */
         int steps = 0;
         for (int k = 0; k < r.steps_per_epoch; k++) {
             if (c->max_steps && step >= r.start_step + c->max_steps) break;
-            vc_cmd_submit(r.step_cmd); /* waits only for the step three submissions back */
+            notify(&r, VC_TRAIN_SUBMIT, step, epoch);
+            vc_feed_wait_step(r.train_feed, k); /* streamed data: this step's images are in their slot */
+            vc_cmd_submit(r.step_cmd);          /* waits only for the step three submissions back */
+            vc_feed_completed(r.train_feed, k - 2);
             step++, steps++;
-            if (c->profile) profile_collect(&r, prof, &nprof, (int)VC_COUNTOF(prof)); /* waits: timings of this step */
+            notify(&r, VC_TRAIN_SUBMITTED, step, epoch); /* profile/bench wait here for this step */
             /* steps up to step - 3 have completed: their loss slots are final */
             for (; read < step - 3; read++) loss_sum += ring[(read + 1) % LOSS_SLOTS];
             if (k % 4 == 3 || k == r.steps_per_epoch - 1) {
@@ -538,6 +515,7 @@ int vc_train_run(const VcTrainConfig *cfg) {
         if (!completed) vc_json_field_bool(&w, "partial", true);
         st = vc_metrics_append(r.metrics_path, &w, false);
         if (st != VC_OK) break;
+        notify(&r, VC_TRAIN_EPOCH_END, step, epoch);
         if (!c->quiet) {
             fprintf(stderr, "epoch %d/%d  loss %.4f  lr %.4g  %.0f img/s", epoch + 1, c->epochs, loss, lr_now, ips);
             if (do_knn && completed) fprintf(stderr, "  kNN top-1 %.2f%%", 100 * kr.top1);
@@ -553,7 +531,6 @@ int vc_train_run(const VcTrainConfig *cfg) {
         if (me->before_save) me->before_save(me, step);
         st = vc_checkpoint_save(r.ckpt_path, r.m, c->optimizer, me->state, me->nstate, me->extra, me->nextra, &meta);
     }
-    if (c->profile) profile_print(prof, nprof, prof_steps = (int)(step - r.start_step));
     if (st == VC_OK && !c->quiet) fprintf(stderr, "vkcontrast: run folder %s\n", c->out);
     teardown(&r);
     return st;

@@ -8,6 +8,26 @@
 
 #include "nn/model.h"
 #include "ops/optim.h"
+#include "vk/vk.h"
+
+/* What a caller (profile, bench, the report) can observe in a run. The hook runs on the
+ * training thread; it may wait on the step command and read its timings. */
+typedef enum VcTrainEvent {
+    VC_TRAIN_RECORD_BEGIN, /* about to record the step command */
+    VC_TRAIN_RECORD_END,   /* step command recorded (step_cmd set) */
+    VC_TRAIN_SUBMIT,       /* about to submit step number `step` (0-based) */
+    VC_TRAIN_SUBMITTED,    /* submitted; `step` is the number of steps submitted */
+    VC_TRAIN_EPOCH_END,    /* metrics line of `epoch` written (files in `out`) */
+} VcTrainEvent;
+typedef struct VcTrainEventInfo {
+    VcTrainEvent event;
+    VcCmd *step_cmd; /* the recorded step, NULL before VC_TRAIN_RECORD_END */
+    long step;
+    int epoch;       /* 0-based */
+    const char *out; /* run folder */
+    const struct VcTrainConfig *config; /* the run's settings (after --resume read config.json) */
+} VcTrainEventInfo;
+typedef void (*VcTrainHook)(void *user, const VcTrainEventInfo *ev);
 
 typedef struct VcTrainConfig {
     char method[16];       /* simclr | moco | membank */
@@ -23,10 +43,13 @@ typedef struct VcTrainConfig {
     float temperature, knn_temperature, momentum, weight_decay;
     VcOptimKind optimizer;
     uint64_t seed;
+    int stream;            /* data: 0 auto, 1 resident on the device, 2 streamed (data/feed.h VcFeedMode) */
     int max_steps;         /* stop after this many steps (profile/bench); 0 = all */
-    int profile;           /* time every dispatch and print the per-op table at the end */
+    int profile;           /* timestamps around every dispatch (read them from the hook) */
     int progress;          /* 1 bar, 0 plain lines, -1 auto (bar on a terminal) */
     int quiet;
+    VcTrainHook hook;      /* called at each VcTrainEvent when set */
+    void *hook_user;
     /* MoCo (--method moco) */
     int moco_version;      /* 1: constant lr, T 0.1; 2: cosine lr, T 0.2 */
     float moco_m;          /* key encoder EMA momentum */

@@ -55,6 +55,8 @@ const char *vc_train_options_help(void) {
            "  --image-size S           resize images to S x S on load (default: the data's size)\n"
            "  --channels 1|3           convert images to grayscale or RGB on load\n"
            "  --on-bad-file skip|fail  what to do with an unreadable image in a folder (default fail)\n"
+           "  --stream auto|on|off     stream the training images through a host ring instead of keeping\n"
+           "                           them on the device (auto: only when they do not fit; same results)\n"
            "  --seed S                 seed of weights, shuffling and augmentation (default 0)\n"
            "  --device N|NAME          Vulkan device index or name substring (see `vkcontrast devices`)\n"
            "  --out DIR                run folder (default runs/<method>-<time>)\n"
@@ -189,6 +191,11 @@ int vc_train_parse(VcTrainConfig *c, int argc, char **argv, int *used) {
             if (v && !strcmp(v, "skip")) c->on_bad_file_skip = 1;
             else if (v && !strcmp(v, "fail")) c->on_bad_file_skip = 0;
             else st = bad(flag, v, "skip or fail");
+        } else if (!strcmp(flag, "--stream")) {
+            if (v && !strcmp(v, "auto")) c->stream = 0;
+            else if (v && !strcmp(v, "off")) c->stream = 1;
+            else if (v && !strcmp(v, "on")) c->stream = 2;
+            else st = bad(flag, v, "auto, on or off");
         } else if (!strcmp(flag, "--progress")) {
             if (v && !strcmp(v, "bar")) c->progress = 1;
             else if (v && !strcmp(v, "lines")) c->progress = 0;

@@ -3,7 +3,9 @@
  * Buffers: counter (1 uint: steps completed; the host writes it once, e.g. on resume),
  * hyper (VC_HYPER_COUNT floats, see ops/optim.h), batch_info: the augmentation's step
  * buffer (VcAugmentStep, 8 uints): [1] epoch, [2] first index of the batch in the epoch's
- * permutation and [5] the global step are written; [0] (the seed) is left to the host.
+ * permutation and [5] the global step are written, and with ring_steps > 0 (streamed data,
+ * src/data/feed.h) [3] slot_base = ((step % steps_per_epoch) % ring_steps) * batch; [0]
+ * (the seed) and [4] (flags) are left to the host.
  */
 #ifndef VC_OPS_SCHEDULE_H
 #define VC_OPS_SCHEDULE_H
@@ -19,6 +21,7 @@ typedef struct VcSchedule {
     uint32_t total_steps;
     uint32_t steps_per_epoch;
     uint32_t batch;
+    uint32_t ring_steps;   /* streamed data: batches in the staging ring; 0 when resident */
 } VcSchedule;
 
 void vc_schedule_step(VcCmd *cmd, const VcSchedule *s, VcBuffer counter, VcBuffer hyper, VcBuffer batch_info);

@@ -169,7 +169,7 @@ static VkBufferView make_view(VcCmd *c, VcBuffer b) {
     return c->views[c->view_count++];
 }
 
-static void write_timestamp(VcCmd *c, int query) {
+static void write_timestamp(VcCmd *c, int query, VkPipelineStageFlagBits stage) {
     int pool = query / QUERIES_PER_POOL;
     if (pool == c->query_pool_count) {
         VkQueryPoolCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
@@ -181,7 +181,7 @@ static void write_timestamp(VcCmd *c, int query) {
         /* Reset inside the recording: every submission starts from unavailable queries. */
         vkCmdResetQueryPool(c->cb, c->queries[pool], 0, QUERIES_PER_POOL);
     }
-    vkCmdWriteTimestamp(c->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, c->queries[pool], (uint32_t)(query % QUERIES_PER_POOL));
+    vkCmdWriteTimestamp(c->cb, stage, c->queries[pool], (uint32_t)(query % QUERIES_PER_POOL));
 }
 
 static VcTiming *next_timing(VcCmd *c) {
@@ -229,22 +229,44 @@ void vc_dispatch(VcCmd *c, VcPipeline *p, const VcBuffer *bufs, int nbufs, const
     barrier(c);
     int index = c->ndispatch;
     VcTiming *t = next_timing(c);
-    *t = (VcTiming){.label = keep_string(c, label), .group = c->group, .flops = flops, .bytes = bytes};
-    if (c->timing) write_timestamp(c, 2 * index);
+    *t = (VcTiming){.label = keep_string(c, label), .group = c->group, .flops = flops, .bytes = bytes, .groups = {gx, gy, gz}};
+    if (c->timing) write_timestamp(c, 2 * index, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
     vkCmdBindPipeline(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
     vkCmdBindDescriptorSets(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &set, 0, NULL);
     if (p->desc.push_size) vkCmdPushConstants(c->cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, p->desc.push_size, push);
     vkCmdDispatch(c->cb, gx, gy, gz);
-    if (c->timing) write_timestamp(c, 2 * index + 1);
+    if (c->timing) write_timestamp(c, 2 * index + 1, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+    c->need_barrier = true;
+}
+
+/* Open/close the timing entry of a transfer command. */
+static int transfer_begin(VcCmd *c, const char *label, double bytes) {
+    barrier(c);
+    int index = c->ndispatch;
+    *next_timing(c) = (VcTiming){.label = keep_string(c, label), .group = c->group, .bytes = bytes};
+    if (c->timing) write_timestamp(c, 2 * index, VK_PIPELINE_STAGE_TRANSFER_BIT);
+    return index;
+}
+
+static void transfer_end(VcCmd *c, int index) {
+    if (c->timing) write_timestamp(c, 2 * index + 1, VK_PIPELINE_STAGE_TRANSFER_BIT);
     c->need_barrier = true;
 }
 
 void vc_cmd_copy(VcCmd *c, VcBuffer src, VcBuffer dst, size_t bytes) {
     VC_ASSERT(c->recording && bytes <= src.size && bytes <= dst.size);
-    barrier(c);
+    int index = transfer_begin(c, "copy", 2.0 * (double)bytes);
     VkBufferCopy region = {src.offset, dst.offset, bytes};
     vkCmdCopyBuffer(c->cb, src.buf, dst.buf, 1, &region);
-    c->need_barrier = true;
+    transfer_end(c, index);
+}
+
+void vc_cmd_fill(VcCmd *c, VcBuffer dst, size_t bytes, uint32_t word) {
+    VC_ASSERT(c->recording && bytes <= dst.size && bytes % 4 == 0 && dst.offset % 4 == 0);
+    if (bytes == 0) return;
+    int index = transfer_begin(c, "fill_buffer", (double)bytes);
+    vkCmdFillBuffer(c->cb, dst.buf, dst.offset, bytes, word);
+    transfer_end(c, index);
 }
 
 void vc_cmd_end(VcCmd *c) {
@@ -289,8 +311,9 @@ const VcTiming *vc_cmd_timings(VcCmd *c, int *count) {
     *count = 0;
     if (!c->timing || !c->ndispatch) return NULL;
     vc_cmd_wait(c);
-    uint64_t mask = c->ctx->info.timestamp_valid_bits >= 64 ? ~0ull : ((1ull << c->ctx->info.timestamp_valid_bits) - 1);
+    uint32_t bits = c->ctx->info.timestamp_valid_bits;
     double period_ms = c->ctx->info.timestamp_period_ns * 1e-6;
+    uint64_t first_stamp = 0;
     for (int pool = 0; pool < c->query_pool_count; pool++) {
         int first = pool * QUERIES_PER_POOL;
         int n = VC_MIN(QUERIES_PER_POOL, 2 * c->ndispatch - first);
@@ -298,9 +321,9 @@ const VcTiming *vc_cmd_timings(VcCmd *c, int *count) {
         VC_CHECK(vkGetQueryPoolResults(c->ctx->device, c->queries[pool], 0, (uint32_t)n, sizeof stamps, stamps,
                                        sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT));
         for (int q = 0; q + 1 < n; q += 2) {
-            uint64_t t0 = stamps[q] & mask, t1 = stamps[q + 1] & mask;
-            uint64_t dt = t1 >= t0 ? t1 - t0 : (t1 + mask + 1 - t0) & mask; /* wrap-around */
-            c->timings[(first + q) / 2].ms = (double)dt * period_ms;
+            if (first + q == 0) first_stamp = stamps[q];
+            c->timings[(first + q) / 2].ms = (double)vc_timestamp_ticks(stamps[q], stamps[q + 1], bits) * period_ms;
+            c->timings[(first + q) / 2].start_ms = (double)vc_timestamp_ticks(first_stamp, stamps[q], bits) * period_ms;
         }
     }
     *count = c->ndispatch;

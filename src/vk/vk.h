@@ -144,7 +144,16 @@ typedef struct VcTiming {
     const char *group; /* layer/group name set by vc_cmd_group, or NULL */
     double ms;         /* GPU time between the timestamps around the dispatch */
     double flops, bytes; /* the op's own counts, for GFLOP/s and GB/s */
+    double start_ms;   /* start, relative to the first dispatch's start in the submission */
+    uint32_t groups[3]; /* workgroups dispatched (x, y, z) */
 } VcTiming;
+
+/* Ticks from timestamp t0 to t1 of a queue with `valid_bits` timestampValidBits: bits above
+ * them are ignored and the difference is taken modulo 2^valid_bits (one wrap-around). */
+static inline uint64_t vc_timestamp_ticks(uint64_t t0, uint64_t t1, uint32_t valid_bits) {
+    uint64_t mask = valid_bits >= 64 ? ~0ull : (1ull << valid_bits) - 1;
+    return ((t1 & mask) - (t0 & mask)) & mask;
+}
 
 VcCmd *vc_cmd_new(VcContext *ctx, bool timing);
 void vc_cmd_free(VcCmd *cmd);
@@ -160,8 +169,13 @@ void vc_cmd_group(VcCmd *cmd, const char *group);
  * sums. Filled with `bytes` from data (zeroed when data is NULL) before returning.
  * VC_OK, or VC_ERR_OOM with the message set and *out untouched. */
 int vc_cmd_buffer(VcCmd *cmd, size_t bytes, const void *data, const char *what, VcBuffer *out);
-/* Copy bytes between buffers inside the recording (a transfer, also barriered). */
+/* Copy bytes between buffers inside the recording (a transfer, also barriered; timed like
+ * a dispatch, label "copy"). */
 void vc_cmd_copy(VcCmd *cmd, VcBuffer src, VcBuffer dst, size_t bytes);
+/* Fill the first `bytes` (a multiple of 4) of dst with the 32-bit word (vkCmdFillBuffer: a
+ * transfer, barriered and timed like a dispatch, label "fill_buffer"). For floats pass the
+ * bit pattern; 0 is 0.0f. */
+void vc_cmd_fill(VcCmd *cmd, VcBuffer dst, size_t bytes, uint32_t word);
 /* Close the recording; after this it can be submitted any number of times. */
 void vc_cmd_end(VcCmd *cmd);
 /* Submit (ends the recording if still open). Does not wait. */
@@ -170,7 +184,9 @@ void vc_cmd_submit(VcCmd *cmd);
 void vc_cmd_wait(VcCmd *cmd);
 /* Submit and wait. */
 void vc_cmd_run(VcCmd *cmd);
-/* Timings of the last completed submission (count = number of dispatches), or NULL. */
+/* Timings of the last completed submission (count = number of dispatches and transfers, in
+ * recording order), or NULL when the
+ * command was made without timing or the device has no timestamps on its compute queue. */
 const VcTiming *vc_cmd_timings(VcCmd *cmd, int *count);
 int vc_cmd_dispatch_count(const VcCmd *cmd);
 VcContext *vc_cmd_context(const VcCmd *cmd);
