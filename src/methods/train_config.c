@@ -115,8 +115,21 @@ static int copy_str(const char *flag, const char *v, char *dst, size_t n) {
     return VC_OK;
 }
 
+/* Options that belong to one method: giving one to another method is an error, not a no-op. */
+static const struct { const char *flag, *method; } METHOD_FLAGS[] = {
+    {"--moco-version", "moco"}, {"--moco-m", "moco"}, {"--moco-m-ramp", "moco"}, {"--queue", "moco"},
+    {"--shuffle-groups", "moco"}, {"--symmetric", "moco"}, {"--negatives", "membank"}, {"--bank-m", "membank"},
+};
+
+static const char *flag_method(const char *flag) {
+    for (size_t i = 0; i < VC_COUNTOF(METHOD_FLAGS); i++)
+        if (!strcmp(flag, METHOD_FLAGS[i].flag)) return METHOD_FLAGS[i].method;
+    return NULL;
+}
+
 int vc_train_parse(VcTrainConfig *c, int argc, char **argv, int *used) {
     bool lr_set = false, wd_set = false;
+    char scoped[64] = ""; /* the first method-specific option given */
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -213,7 +226,12 @@ int vc_train_parse(VcTrainConfig *c, int argc, char **argv, int *used) {
             break; /* not a train option: the caller may know it */
         }
         if (st != VC_OK) return st;
+        if (!scoped[0] && flag_method(flag)) snprintf(scoped, sizeof scoped, "%s", flag);
         if (takes_value && !eq) i++;
+    }
+    if (scoped[0] && strcmp(flag_method(scoped), c->method) != 0) {
+        vc_set_error("%s is an option of --method %s, but this run is --method %s", scoped, flag_method(scoped), c->method);
+        return VC_ERR_ARG;
     }
     if (!lr_set && c->optimizer == VC_OPTIM_LARS) c->lr = 0.3f;
     if (!lr_set && c->optimizer == VC_OPTIM_ADAMW) c->lr = 1e-3f;
