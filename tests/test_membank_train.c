@@ -45,6 +45,10 @@ int main(void) {
                "--knn-every", "4", "--seed", "7", "--progress", "lines"
     char *bad1[] = {"train", COMMON, "--out", run_a, "--negatives", "some", NULL};
     CHECK(cli_run(bad1, err, sizeof err) != 0 && strstr(err, "--negatives some"), "--negatives some is refused");
+    char *bad2[] = {"train", COMMON, "--out", run_a, "--batch", "1000", NULL}; /* refused after the data is read */
+    struct stat sb;
+    CHECK(cli_run(bad2, err, sizeof err) != 0 && strstr(err, "--batch 1000") && stat(run_a, &sb) != 0,
+          "--batch above the training set is refused and leaves no run folder");
 
     char *a[] = {"train", COMMON, "--out", run_a, NULL};
     CHECK(cli_run(a, err, sizeof err) == 0, "run A exits 0");

@@ -427,10 +427,13 @@ int vc_train_run(const VcTrainConfig *cfg) {
         snprintf(c->out, sizeof c->out, "runs/%s-%04d%02d%02d-%02d%02d%02d", c->method, tm.tm_year + 1900, tm.tm_mon + 1,
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     }
+    struct stat sb;
+    bool existed = stat(c->out, &sb) == 0;
     int st = make_dir(c->out);
     if (st == VC_OK) st = setup(&r);
     if (st != VC_OK) {
         teardown(&r);
+        if (!existed) rmdir(c->out); /* a refused run leaves no empty folder behind (rmdir keeps a non-empty one) */
         return st;
     }
     snprintf(r.ckpt_path, sizeof r.ckpt_path, "%s/checkpoint.safetensors", c->out);
