@@ -1,6 +1,6 @@
 /* test_golden_seeded.c — SimCLR steps against PyTorch for the golden files whose weights
  * travel as a seed (tools/gen_golden_seeded.py): resnet18 with SGD, small-resnet with LARS
- * and with AdamW.
+ * and with AdamW, and small-resnet with MoCo v1's linear head.
  *
  * The generator reproduces vc_model_new's seeded init bit for bit and stores prefixes of
  * the initial tensors, which we check first. Then the loss, the representation, every
@@ -38,12 +38,14 @@ typedef struct Case {
     VcModelKind model;
     VcOptimKind optim;
     int nparams; /* parameter tensors of the model */
+    bool linear_head;
 } Case;
 
 static const Case CASES[] = {
-    {"simclr_resnet18.bin", VC_MODEL_RESNET18, VC_OPTIM_SGD, 66}, /* 20 convs, 20 BN x 2, head 6 */
-    {"simclr_small_resnet_lars.bin", VC_MODEL_SMALL_RESNET, VC_OPTIM_LARS, 33},
-    {"simclr_small_resnet_adamw.bin", VC_MODEL_SMALL_RESNET, VC_OPTIM_ADAMW, 33},
+    {"simclr_resnet18.bin", VC_MODEL_RESNET18, VC_OPTIM_SGD, 66, false}, /* 20 convs, 20 BN x 2, head 6 */
+    {"simclr_small_resnet_lars.bin", VC_MODEL_SMALL_RESNET, VC_OPTIM_LARS, 33, false},
+    {"simclr_small_resnet_adamw.bin", VC_MODEL_SMALL_RESNET, VC_OPTIM_ADAMW, 33, false},
+    {"simclr_small_resnet_linear_head.bin", VC_MODEL_SMALL_RESNET, VC_OPTIM_SGD, 29, true}, /* MoCo v1's head.fc */
 };
 
 static const float *need(const VcGolden *g, const char *name, size_t *count) {
@@ -76,7 +78,7 @@ static void check_case(VcContext *ctx, const Case *c) {
     size_t n = 0;
     need(g, "z", &n);
     int out_dim = (int)(n / (size_t)(2 * N)); /* z's values are covered by the loss and the head's gradients */
-    VcModel *m = vc_model_new(ctx, c->model, C, S, out_dim, (uint64_t)hyper[3]);
+    VcModel *m = vc_model_new_head(ctx, c->model, C, S, out_dim, (uint64_t)hyper[3], c->linear_head);
     VC_ASSERT(m);
 
     /* the initial weights are the generator's: same names, same values */

@@ -99,6 +99,24 @@ int main(void) {
           "run B's metrics end as run A's (%d lines, loss %.6f vs %.6f, kNN %.4f vs %.4f)", linesb, lossb[EPOCHS - 1],
           loss[EPOCHS - 1], knnb, knn);
 
+    /* MoCo v1: a linear head (head.fc) in the checkpoint, which eval loads */
+    char run_c[100];
+    snprintf(run_c, sizeof run_c, "%s/c", root);
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", run_c);
+    char *c1[] = {"train", COMMON, "--out", run_c, "--moco-version", "1", "--epochs", "1", "--knn-every", "0", NULL};
+    CHECK(cli_run(c1, err, sizeof err) == 0 && strstr(err, "MoCo v1"), "a one-epoch MoCo v1 run exits 0");
+    st = vc_st_open(path);
+    CHECK(st != NULL, "v1 checkpoint opens: %s", vc_last_error());
+    if (st) {
+        int64_t fc[2] = {64, 128};
+        CHECK(vc_st_get_f32(st, "head.fc.weight", fc, 2) && !vc_st_get(st, "head.fc1.weight") &&
+                  vc_st_get(st, "moco.key.head.fc.bias"),
+              "v1 checkpoint: head.fc (64 x 128) for query and key, no MLP");
+        vc_st_close(st);
+    }
+    char *ev[] = {"eval", "--checkpoint", path, "--data", data, "--json", NULL};
+    CHECK(cli_run(ev, err, sizeof err) == 0, "eval loads the v1 checkpoint");
+
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", root);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);

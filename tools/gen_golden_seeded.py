@@ -21,7 +21,9 @@ Cases
             biases and norm parameters neither decayed nor adapted; see src/ops/optim.h).
   adamw     tests/golden/simclr_small_resnet_adamw.bin: as lars with torch.optim.AdamW
             (lr 1e-3, betas 0.9/0.999, eps 1e-8, weight decay 0.05 on every parameter).
-Every case: the projection head head.fc1 (D->D, bias), head.bn (BatchNorm1d), ReLU,
+  linear_head  tests/golden/simclr_small_resnet_linear_head.bin: small-resnet with MoCo v1's
+            linear head head.fc (128 -> 64, bias) instead of the MLP; SGD as resnet18.
+Every other case: the projection head head.fc1 (D->D, bias), head.bn (BatchNorm1d), ReLU,
 head.fc2 (D->64, bias); inputs N(0, 1) from torch.Generator seeded with 7; view i's
 positive is view (i + N) mod 2N; NT-Xent (T = 0.2); two optimizer steps on that batch.
 
@@ -62,9 +64,11 @@ CASES = {
     "resnet18": ("resnet18", 4, 3, 32, dict(kind="sgd", lr=0.1, momentum=0.9, wd=5e-4)),
     "lars": ("small-resnet", 8, 1, 28, dict(kind="lars", lr=0.3, momentum=0.9, wd=1e-6, trust=1e-3)),
     "adamw": ("small-resnet", 8, 1, 28, dict(kind="adamw", lr=1e-3, wd=0.05, beta1=0.9, beta2=0.999, eps=1e-8)),
+    "linear_head": ("small-resnet-linear-head", 8, 1, 28, dict(kind="sgd", lr=0.1, momentum=0.9, wd=5e-4)),
 }
 OUT = {"resnet18": "tests/golden/simclr_resnet18.bin", "lars": "tests/golden/simclr_small_resnet_lars.bin",
-       "adamw": "tests/golden/simclr_small_resnet_adamw.bin"}
+       "adamw": "tests/golden/simclr_small_resnet_adamw.bin",
+       "linear_head": "tests/golden/simclr_small_resnet_linear_head.bin"}
 
 
 class Block(nn.Module):
@@ -174,9 +178,22 @@ def make_optimizer(model, h):
                              weight_decay=h["wd"])
 
 
+class LinearHead(nn.Module):
+    """MoCo v1's head: one linear layer, head.fc (D -> out_dim, bias)."""
+
+    def __init__(self, dim, out_dim):
+        super().__init__()
+        self.fc = nn.Linear(dim, out_dim)
+
+    def forward(self, h):
+        return self.fc(h)
+
+
 def make_model(case, dtype):
     model_name, n_images, channels, size, h = CASES[case]
     model = ResNet18(channels, PROJ_DIM) if model_name == "resnet18" else SmallResNet(channels, PROJ_DIM)
+    if model_name == "small-resnet-linear-head":
+        model.head = LinearHead(128, PROJ_DIM)
     init_like_vkcontrast(model, SEED)
     model.train()
     gen = torch.Generator().manual_seed(INPUT_SEED)

@@ -155,7 +155,8 @@ static const float *tensor_for(const VcSafetensors *st, const char *path, const 
 }
 
 VcModel *vc_checkpoint_load_model(const VcSafetensors *st, const char *path, VcContext *ctx, const VcCheckpointMeta *meta) {
-    VcModel *m = vc_model_new(ctx, meta->model, meta->channels, meta->image_size, meta->out_dim, 0);
+    bool linear_head = vc_st_get(st, "head.fc.weight") != NULL; /* MoCo v1 */
+    VcModel *m = vc_model_new_head(ctx, meta->model, meta->channels, meta->image_size, meta->out_dim, 0, linear_head);
     if (!m) return NULL;
     float *host = vc_calloc(m->arena_floats, sizeof(float));
     for (int i = 0; i < m->nt; i++) {

@@ -195,7 +195,7 @@ VcMethod *vc_method_moco(const VcTrainConfig *c, VcModel *m, const VcOptimConfig
     VcBnGroups qg = {s->G * V, V, false}, kg = {s->G * V, V, true};
     s->qnet = vc_net_new_grouped(m, R, &qg);
     if (!s->qnet) goto fail;
-    s->key = vc_model_new(ctx, m->kind, m->channels, m->image_size, m->out_dim, 0);
+    s->key = vc_model_new_head(ctx, m->kind, m->channels, m->image_size, m->out_dim, 0, m->linear_head);
     if (!s->key) goto fail;
     s->knet = vc_net_new_grouped(s->key, R, &kg);
     if (!s->knet) goto fail;

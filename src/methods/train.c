@@ -294,7 +294,8 @@ static int setup(Run *r) {
         if (s == VC_OK && me->after_load) s = me->after_load(me, meta.step, r->ckpt_path);
         if (s != VC_OK) return s;
     } else {
-        r->m = vc_model_new(r->ctx, c->model, r->train.c, r->train.h, c->out_dim, c->seed);
+        bool linear_head = !strcmp(c->method, "moco") && c->moco_version == 1; /* MoCo v1: a linear head */
+        r->m = vc_model_new_head(r->ctx, c->model, r->train.c, r->train.h, c->out_dim, c->seed, linear_head);
         if (!r->m) return VC_ERR;
         VcOptimConfig opt = {.kind = c->optimizer, .momentum = c->momentum, .weight_decay = c->weight_decay,
                              .trust_coef = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};

@@ -142,6 +142,11 @@ static void init_weights(VcModel *m, uint64_t seed, float *host) {
 }
 
 VcModel *vc_model_new(VcContext *ctx, VcModelKind kind, int channels, int image_size, int out_dim, uint64_t seed) {
+    return vc_model_new_head(ctx, kind, channels, image_size, out_dim, seed, false);
+}
+
+VcModel *vc_model_new_head(VcContext *ctx, VcModelKind kind, int channels, int image_size, int out_dim, uint64_t seed,
+                           bool linear_head) {
     if (channels < 1 || channels > 4 || image_size < 4 || image_size > 1024 || out_dim < 1 || out_dim > 8192) {
         vc_set_error("model: unsupported shape (channels %d, image size %d, out dim %d)", channels, image_size, out_dim);
         return NULL;
@@ -154,9 +159,14 @@ VcModel *vc_model_new(VcContext *ctx, VcModelKind kind, int channels, int image_
     m->out_dim = out_dim;
     if (kind == VC_MODEL_SMALL_RESNET) build_small_resnet(m);
     else build_resnet18(m);
-    m->fc1 = add_linear(m, "head.fc1", m->repr_dim, m->repr_dim);
-    m->head_bn = add_bn(m, "head.bn", m->repr_dim);
-    m->fc2 = add_linear(m, "head.fc2", m->repr_dim, out_dim);
+    m->linear_head = linear_head;
+    if (linear_head) {
+        m->fc2 = add_linear(m, "head.fc", m->repr_dim, out_dim);
+    } else {
+        m->fc1 = add_linear(m, "head.fc1", m->repr_dim, m->repr_dim);
+        m->head_bn = add_bn(m, "head.bn", m->repr_dim);
+        m->fc2 = add_linear(m, "head.fc2", m->repr_dim, out_dim);
+    }
     size_t bytes = m->arena_floats * sizeof(float);
     if (vc_buffer_alloc(ctx, bytes, "model weights", &m->weights) != VC_OK) {
         free(m);

@@ -64,14 +64,19 @@ typedef struct VcModel {
     VcBnLayer stem_bn;
     int nblocks;
     VcBlock blocks[8];
-    VcLinearLayer fc1, fc2;
+    VcLinearLayer fc1, fc2; /* linear_head: fc2 is head.fc, fc1 and head_bn are unused */
     VcBnLayer head_bn;
+    bool linear_head;       /* MoCo v1's head: one linear layer head.fc (repr -> out_dim) */
 } VcModel;
 
 /* Build a model's tensor table and allocate its arenas (weights initialised as PyTorch's
  * defaults from `seed`: kaiming-uniform(a=sqrt(5)) convs/linears, BN gamma 1 beta 0,
  * running var 1). Returns NULL with an error set (e.g. out of device memory). */
 VcModel *vc_model_new(VcContext *ctx, VcModelKind kind, int channels, int image_size, int out_dim, uint64_t seed);
+/* The same with the head chosen: linear_head gives head.fc (repr_dim -> out_dim, bias)
+ * instead of head.fc1 / head.bn / ReLU / head.fc2 (MoCo v1 against v2 and SimCLR). */
+VcModel *vc_model_new_head(VcContext *ctx, VcModelKind kind, int channels, int image_size, int out_dim, uint64_t seed,
+                           bool linear_head);
 void vc_model_free(VcModel *m);
 const VcTensorSpec *vc_model_find(const VcModel *m, const char *name);
 /* A tensor's slice of the weight / gradient arena. */

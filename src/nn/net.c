@@ -96,9 +96,11 @@ static void plan(Planner *p) {
         }
     }
     n->h = plan_act(p, B * (size_t)m->repr_dim, false);
-    n->f1 = plan_act(p, B * (size_t)m->repr_dim, false);
-    n->hb = plan_act(p, B * (size_t)m->repr_dim, true);
-    n->head_s = plan_bn(p, m->repr_dim);
+    if (!m->linear_head) {
+        n->f1 = plan_act(p, B * (size_t)m->repr_dim, false);
+        n->hb = plan_act(p, B * (size_t)m->repr_dim, true);
+        n->head_s = plan_bn(p, m->repr_dim);
+    }
     n->z = plan_act(p, B * (size_t)m->out_dim, false);
 }
 
@@ -276,9 +278,13 @@ void vc_net_forward(VcNet *n, VcCmd *cmd, bool training, bool with_head) {
         return;
     }
     vc_cmd_group(cmd, "head");
-    linear_forward(n, cmd, &m->fc1, n->f1.x, n->h.x);
-    bn_forward(n, cmd, &m->head_bn, 1, &n->hb, n->f1.x, &n->head_s, training, true);
-    linear_forward(n, cmd, &m->fc2, n->z.x, n->hb.x);
+    if (m->linear_head) {
+        linear_forward(n, cmd, &m->fc2, n->z.x, n->h.x);
+    } else {
+        linear_forward(n, cmd, &m->fc1, n->f1.x, n->h.x);
+        bn_forward(n, cmd, &m->head_bn, 1, &n->hb, n->f1.x, &n->head_s, training, true);
+        linear_forward(n, cmd, &m->fc2, n->z.x, n->hb.x);
+    }
     vc_cmd_group(cmd, NULL);
 }
 
@@ -286,9 +292,13 @@ void vc_net_backward(VcNet *n, VcCmd *cmd) {
     VcModel *m = n->m;
     int S = m->image_size;
     vc_cmd_group(cmd, "head");
-    linear_backward(n, cmd, &m->fc2, n->hb.d, n->z.d, n->hb.x);
-    bn_backward(n, cmd, &m->head_bn, 1, &n->hb, n->f1.x, n->f1.d, &n->head_s, true);
-    linear_backward(n, cmd, &m->fc1, n->h.d, n->f1.d, n->h.x);
+    if (m->linear_head) {
+        linear_backward(n, cmd, &m->fc2, n->h.d, n->z.d, n->h.x);
+    } else {
+        linear_backward(n, cmd, &m->fc2, n->hb.d, n->z.d, n->hb.x);
+        bn_backward(n, cmd, &m->head_bn, 1, &n->hb, n->f1.x, n->f1.d, &n->head_s, true);
+        linear_backward(n, cmd, &m->fc1, n->h.d, n->f1.d, n->h.x);
+    }
     const VcBlock *last = &m->blocks[m->nblocks - 1];
     NetBlock *nlast = &n->blocks[m->nblocks - 1];
     vc_cmd_group(cmd, "pool");
