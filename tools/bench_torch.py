@@ -162,10 +162,22 @@ def axis_taps(box, S):
     return i0, i1, lam
 
 
-def augment(images, rng, mean, std, S):
-    """One random view of each image (n, H, W) uint8 -> (n, 1, S, S) float, normalized."""
-    n, H, W = images.shape
-    boxes = crop_boxes(rng, n, H, W)
+def sample_params(rng, n, H, W):
+    """The random choices of one view of n images (what augment.comp's sampler draws)."""
+    return {
+        "boxes": crop_boxes(rng, n, H, W),                                   # (n, 4) top, left, h, w
+        "flip": torch.from_numpy(rng.random(n) < FLIP_P),
+        "jitter": torch.from_numpy(rng.random(n) < JITTER_P),
+        "brightness": torch.from_numpy(rng.uniform(1 - BRIGHTNESS, 1 + BRIGHTNESS, n).astype(np.float32)),
+        "contrast": torch.from_numpy(rng.uniform(1 - CONTRAST, 1 + CONTRAST, n).astype(np.float32)),
+        "bright_first": torch.from_numpy(rng.random(n) < 0.5),               # ColorJitter's random order
+    }
+
+
+def apply_params(images, prm, mean, std, S):
+    """Views (n, 1, S, S), normalized, of images (n, H, W) uint8 under the choices prm."""
+    n = images.shape[0]
+    boxes = prm["boxes"]
     top, left, bh, bw = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
     y0, y1, ly = axis_taps(bh, S)
     x0, x1, lx = axis_taps(bw, S)
@@ -181,14 +193,9 @@ def augment(images, rng, mean, std, S):
     top_row = (1 - lxc) * at(y0, x0) + lxc * at(y0, x1)
     bottom_row = (1 - lxc) * at(y1, x0) + lxc * at(y1, x1)
     x = (1 - lyc) * top_row + lyc * bottom_row  # (n, S, S)
+    x = torch.where(prm["flip"][:, None, None], x.flip(-1), x)
 
-    flip = torch.from_numpy(rng.random(n) < FLIP_P)
-    x = torch.where(flip[:, None, None], x.flip(-1), x)
-
-    jitter = torch.from_numpy(rng.random(n) < JITTER_P)[:, None, None]
-    bf = torch.from_numpy(rng.uniform(1 - BRIGHTNESS, 1 + BRIGHTNESS, n).astype(np.float32))[:, None, None]
-    cf = torch.from_numpy(rng.uniform(1 - CONTRAST, 1 + CONTRAST, n).astype(np.float32))[:, None, None]
-    bright_first = torch.from_numpy(rng.random(n) < 0.5)[:, None, None]
+    bf, cf = prm["brightness"][:, None, None], prm["contrast"][:, None, None]
 
     def bright(v):
         return (v * bf).clamp(0.0, 1.0)
@@ -197,9 +204,15 @@ def augment(images, rng, mean, std, S):
         m = v.mean(dim=(1, 2), keepdim=True)
         return (cf * v + (1 - cf) * m).clamp(0.0, 1.0)
 
-    jittered = torch.where(bright_first, contrast(bright(x)), bright(contrast(x)))
-    x = torch.where(jitter, jittered, x)
+    jittered = torch.where(prm["bright_first"][:, None, None], contrast(bright(x)), bright(contrast(x)))
+    x = torch.where(prm["jitter"][:, None, None], jittered, x)
     return ((x - mean) / std).unsqueeze(1)
+
+
+def augment(images, rng, mean, std, S):
+    """One random view of each image (n, H, W) uint8 -> (n, 1, S, S) float, normalized."""
+    n, H, W = images.shape
+    return apply_params(images, sample_params(rng, n, H, W), mean, std, S)
 
 
 def eval_input(images, mean, std):
@@ -259,6 +272,35 @@ def make_model_and_opt(args, base_lr):
     opt = torch.optim.SGD(model.parameters(), lr=base_lr, momentum=args.momentum,
                           weight_decay=args.weight_decay, nesterov=False)
     return model, opt
+
+
+def check_augment(path):
+    """Compare apply_params with views that vkcontrast's C reference made (tests/test_torch_peer.c
+    writes them): per line, image index, crop top left h w, flip, jitter, order (4 bits per
+    position: 0 brightness, 1 contrast), brightness, contrast, mean, std, then S*S values of
+    the normalized view over images from the IDX file named on the first line."""
+    with open(path) as f:
+        lines = f.read().split("\n")
+    images = torch.from_numpy(read_idx(lines[0].strip(), 0x00000803, 16)[0].copy())
+    worst, count = 0.0, 0
+    for line in lines[1:]:
+        if not line.strip():
+            continue
+        v = line.split()
+        i, top, left, h, w, flip, jitter, order = (int(t) for t in v[:8])
+        bf, cf, mean, std = (float(t) for t in v[8:12])
+        ref = torch.tensor([float(t) for t in v[12:]], dtype=torch.float64)
+        S = int(round(math.sqrt(ref.numel())))
+        pos = [(order >> (4 * k)) & 15 for k in range(4)]
+        prm = {"boxes": torch.tensor([[top, left, h, w]]), "flip": torch.tensor([flip == 1]),
+               "jitter": torch.tensor([jitter == 1]), "brightness": torch.tensor([bf]), "contrast": torch.tensor([cf]),
+               "bright_first": torch.tensor([pos.index(0) < pos.index(1)])}
+        img = images[i * 784:(i + 1) * 784].view(1, 28, 28)
+        got = apply_params(img, prm, mean, std, S).view(-1).double()
+        worst = max(worst, (got - ref).abs().max().item())
+        count += 1
+    print("bench_torch: %d views, worst abs difference from the C reference %.3g" % (count, worst))
+    return 0 if count > 0 and worst <= 1e-4 else 1
 
 
 def run_quality(args):
@@ -334,7 +376,10 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: nproc)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--check-augment", metavar="FILE", help=argparse.SUPPRESS)  # tests/test_torch_peer.c
     args = p.parse_args()
+    if args.check_augment:
+        sys.exit(check_augment(args.check_augment))
     for name in ("subset", "epochs", "batch", "steps", "threads", "knn_k", "out_dim"):
         v = getattr(args, name)
         if v < (0 if name == "subset" else 1):
