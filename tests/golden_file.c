@@ -276,3 +276,13 @@ const float *vc_golden_get_shaped(const VcGolden *g, const char *name, uint32_t 
     }
     return t->data;
 }
+
+const float *vc_golden_need(const VcGolden *g, const char *name, size_t count) {
+    size_t n = 0;
+    const float *x = vc_golden_get(g, name, &n);
+    if (!x || n != count) {
+        fprintf(stderr, "FAIL golden tensor %s missing or has %zu elements (want %zu)\n", name, n, count);
+        exit(1);
+    }
+    return x;
+}

@@ -47,6 +47,10 @@ const char *vc_golden_name(const VcGolden *g, size_t i);
 /* The data of tensor `name` and its element count (count may be NULL); NULL if missing. */
 const float *vc_golden_get(const VcGolden *g, const char *name, size_t *count);
 
+/* For tests: the data of `name`, which must hold exactly `count` floats; a missing or
+ * mis-sized tensor prints a FAIL line and exits 1 (the test cannot go on without it). */
+const float *vc_golden_need(const VcGolden *g, const char *name, size_t count);
+
 /* The dims of tensor `name` and their number (ndim may be NULL); NULL if missing. */
 const uint32_t *vc_golden_dims(const VcGolden *g, const char *name, uint32_t *ndim);
 

@@ -123,3 +123,9 @@ int th_finish(void) {
     printf("%d checks, %d failed\n", g_checks, g_failed);
     return g_failed ? 1 : 0;
 }
+
+float *th_fetch(VcContext *ctx, VcBuffer b, size_t offset, size_t n) {
+    float *x = vc_malloc(n * sizeof(float));
+    vc_buffer_download(ctx, b, offset * sizeof(float), x, n * sizeof(float));
+    return x;
+}

@@ -39,8 +39,12 @@ char *th_read_file(const char *path, size_t *len);
  * Also fails when the GPU context (if opened) reported validation messages. */
 int th_finish(void);
 
+
 /* Opens (once) the default Vulkan device with validation on; NULL-safe to call often.
  * Declared as void* here so CPU-only tests need no Vulkan headers. */
 struct VcContext *th_gpu(void);
+/* n floats of a device buffer from float offset `offset` into a new host array (free it). */
+struct VcBuffer;
+float *th_fetch(struct VcContext *ctx, struct VcBuffer b, size_t offset, size_t n);
 
 #endif

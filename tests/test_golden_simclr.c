@@ -33,16 +33,6 @@
  * spanned -2.1% .. +1.0% around PyTorch fp32, hence 3e-2. */
 static const double TOL_LOSSES_REL[4] = {0, 1e-4, 1e-4, 3e-2};
 
-static const float *need(const VcGolden *g, const char *name, size_t count) {
-    size_t n = 0;
-    const float *x = vc_golden_get(g, name, &n);
-    if (!x || n != count) {
-        fprintf(stderr, "FAIL golden tensor %s missing or has %zu elements (want %zu)\n", name, n, count);
-        exit(1);
-    }
-    return x;
-}
-
 static void download(VcContext *ctx, VcBuffer b, float *out, size_t n) { vc_buffer_download(ctx, b, 0, out, n * sizeof(float)); }
 
 int main(int argc, char **argv) {
@@ -52,7 +42,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "FAIL cannot load %s: %s\n", path, vc_last_error());
         return 1;
     }
-    const float *meta = need(g, "meta", 6), *hyper = need(g, "hyper", 3);
+    const float *meta = vc_golden_need(g, "meta", 6), *hyper = vc_golden_need(g, "hyper", 3);
     int N = (int)meta[0], C = (int)meta[1], S = (int)meta[2];
     float T = meta[4], lr = meta[5];
     VcContext *ctx = th_gpu();
@@ -64,7 +54,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < m->nt; i++) {
         char name[128];
         snprintf(name, sizeof name, "w.%s", m->t[i].name);
-        memcpy(w0 + m->t[i].offset, need(g, name, m->t[i].n), m->t[i].n * sizeof(float));
+        memcpy(w0 + m->t[i].offset, vc_golden_need(g, name, m->t[i].n), m->t[i].n * sizeof(float));
     }
     vc_model_upload(m, w0);
 
@@ -72,7 +62,7 @@ int main(int argc, char **argv) {
     VcSimclr *s = vc_simclr_new(m, N, T, &opt);
     VC_ASSERT(s);
     size_t in_n = (size_t)2 * N * C * S * S;
-    vc_buffer_upload(ctx, vc_simclr_input(s), 0, need(g, "input", in_n), in_n * sizeof(float));
+    vc_buffer_upload(ctx, vc_simclr_input(s), 0, vc_golden_need(g, "input", in_n), in_n * sizeof(float));
     vc_simclr_set_hyper(s, lr, 1);
 
     /* forward + loss + backward */
@@ -81,7 +71,7 @@ int main(int argc, char **argv) {
     vc_cmd_run(grad_cmd);
     float loss;
     vc_buffer_download(ctx, vc_simclr_loss(s), 0, &loss, sizeof loss);
-    float want_loss = need(g, "loss", 1)[0];
+    float want_loss = vc_golden_need(g, "loss", 1)[0];
     CHECK(fabs(loss - want_loss) <= TOL_LOSS_ABS, "loss %.7f vs PyTorch %.7f", loss, want_loss);
     printf("loss %.7f (PyTorch %.7f)\n", loss, want_loss);
 
@@ -89,7 +79,7 @@ int main(int argc, char **argv) {
     size_t hn = (size_t)2 * N * 128;
     float *buf = vc_malloc(in_n * 64 * sizeof(float));
     download(ctx, vc_net_repr(net), buf, hn);
-    CHECK_NMSE(buf, need(g, "h", hn), hn, TOL_ACT, "representation h");
+    CHECK_NMSE(buf, vc_golden_need(g, "h", hn), hn, TOL_ACT, "representation h");
     const char *acts[] = {"stem", "blocks.0", "blocks.1", "blocks.2"};
     for (int i = 0; i < 4; i++) {
         char name[64];
@@ -109,7 +99,7 @@ int main(int argc, char **argv) {
         if (!vc_tensor_is_param(&m->t[i])) continue;
         char name[128];
         snprintf(name, sizeof name, "g.%s", m->t[i].name);
-        const float *want = need(g, name, m->t[i].n), *got = grads + m->t[i].offset;
+        const float *want = vc_golden_need(g, name, m->t[i].n), *got = grads + m->t[i].offset;
         double ref_max = 0, diff_max = 0;
         for (size_t j = 0; j < m->t[i].n; j++) {
             ref_max = fmax(ref_max, fabs(want[j]));
@@ -133,7 +123,7 @@ int main(int argc, char **argv) {
         const VcTensorSpec *t = &m->t[i];
         char name[128];
         snprintf(name, sizeof name, "w1.%s", t->name);
-        const float *want = need(g, name, t->n);
+        const float *want = vc_golden_need(g, name, t->n);
         if (vc_tensor_is_param(t)) {
             float *got_d = vc_malloc(t->n * sizeof(float)), *want_d = vc_malloc(t->n * sizeof(float));
             for (size_t j = 0; j < t->n; j++) {
@@ -149,7 +139,7 @@ int main(int argc, char **argv) {
     }
 
     /* three more full steps (forward, backward, update) in one recording, resubmitted */
-    const float *losses = need(g, "losses", 4);
+    const float *losses = vc_golden_need(g, "losses", 4);
     VcCmd *step = vc_cmd_new(ctx, false);
     vc_simclr_record(s, step, true);
     for (int k = 1; k < 4; k++) {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "cli_run.h"
 #include "harness.h"
 #include "data/dataset.h"
 #include "eval/linear_probe.h"
@@ -105,27 +106,6 @@ static void test_vs_reference(VcContext *ctx) {
 
 /* ---- the CLI: a tiny SimCLR run, then eval --linear --json ---- */
 
-static void write_be32(FILE *f, uint32_t v) {
-    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v};
-    fwrite(b, 1, 4, f);
-}
-
-/* The first n images of a split as raw IDX files in dir. */
-static void write_idx(const char *dir, const char *prefix, const VcDataset *d, int n) {
-    char path[700];
-    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
-    FILE *f = fopen(path, "wb");
-    VC_ASSERT(f);
-    write_be32(f, 0x803), write_be32(f, (uint32_t)n), write_be32(f, 28), write_be32(f, 28);
-    fwrite(d->pixels, 1, (size_t)n * 784, f);
-    fclose(f);
-    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
-    f = fopen(path, "wb");
-    VC_ASSERT(f);
-    write_be32(f, 0x801), write_be32(f, (uint32_t)n);
-    for (int i = 0; i < n; i++) fputc(d->labels[i], f);
-    fclose(f);
-}
 
 /* Run a shell command, capturing its stdout (up to cap bytes); returns the exit status. */
 static int run_capture(const char *cmd, char *out, size_t cap) {
@@ -153,8 +133,8 @@ static void test_cli(void) {
     snprintf(data, sizeof data, "%s/data", root);
     snprintf(run, sizeof run, "%s/run", root);
     mkdir(data, 0755);
-    write_idx(data, "train", &train, 128);
-    write_idx(data, "t10k", &test, 64);
+    cli_write_idx(data, "train", &train, 128);
+    cli_write_idx(data, "t10k", &test, 64);
     snprintf(cmd, sizeof cmd, "'%s' train --data '%s' --out '%s' --epochs 1 --batch 32 --knn-every 0 --quiet", bin, data, run);
     CHECK(system(cmd) == 0, "tiny train run exits 0");
 

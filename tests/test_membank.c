@@ -25,22 +25,6 @@
 #define TOL_BANK 1e-10
 #define TOL_LOSS2_REL 1e-5
 
-static const float *need(const VcGolden *g, const char *name, size_t count) {
-    size_t n = 0;
-    const float *x = vc_golden_get(g, name, &n);
-    if (!x || n != count) {
-        fprintf(stderr, "FAIL golden tensor %s missing or has %zu elements (want %zu)\n", name, n, count);
-        exit(1);
-    }
-    return x;
-}
-
-static float *fetch(VcContext *ctx, VcBuffer b, size_t offset_floats, size_t n) {
-    float *x = vc_malloc(n * sizeof(float));
-    vc_buffer_download(ctx, b, offset_floats * sizeof(float), x, n * sizeof(float));
-    return x;
-}
-
 typedef struct Golden {
     const VcGolden *g;
     int N, C, S, K, n, D;
@@ -63,13 +47,13 @@ static void run(VcContext *ctx, const Golden *gd, int negatives, int steps, cons
     c.batch = N, c.negatives = negatives, c.temperature = gd->T, c.bank_m = gd->m, c.seed = gd->seed;
     VcMethod *me = vc_method_new(&c, m, &gd->opt, n);
     VC_ASSERT(me);
-    vc_buffer_upload(ctx, vc_membank_bank(me), (size_t)D * 4, need(g, "bank0", (size_t)n * D), (size_t)n * D * 4);
+    vc_buffer_upload(ctx, vc_membank_bank(me), (size_t)D * 4, vc_golden_need(g, "bank0", (size_t)n * D), (size_t)n * D * 4);
     size_t in_n = (size_t)N * gd->C * gd->S * gd->S;
-    vc_buffer_upload(ctx, me->input, 0, need(g, "input", in_n), in_n * 4);
+    vc_buffer_upload(ctx, me->input, 0, vc_golden_need(g, "input", in_n), in_n * 4);
     VcBuffer perm, info;
     VC_ASSERT(vc_buffer_alloc_mapped(ctx, (size_t)n * 4, "perm", &perm) == VC_OK);
     VC_ASSERT(vc_buffer_alloc_mapped(ctx, sizeof(VcAugmentStep), "step", &info) == VC_OK);
-    const float *pf = need(g, "perm", (size_t)n), *first = need(g, "mb_first", 2);
+    const float *pf = vc_golden_need(g, "perm", (size_t)n), *first = vc_golden_need(g, "mb_first", 2);
     for (int i = 0; i < n; i++) ((int32_t *)perm.mapped)[i] = (int32_t)pf[i];
     me->perm = perm, me->batch_info = info;
     VcCmd *cmd = vc_cmd_new(ctx, false);
@@ -82,21 +66,21 @@ static void run(VcContext *ctx, const Golden *gd, int negatives, int steps, cons
         vc_cmd_run(cmd);
         float loss;
         vc_buffer_download(ctx, me->loss, 0, &loss, sizeof loss);
-        float *bank = fetch(ctx, vc_membank_bank(me), (size_t)D, (size_t)n * D), *row0 = fetch(ctx, vc_membank_bank(me), 0, D);
+        float *bank = th_fetch(ctx, vc_membank_bank(me), (size_t)D, (size_t)n * D), *row0 = th_fetch(ctx, vc_membank_bank(me), 0, D);
         double zero = 0;
         for (int d = 0; d < D; d++) zero += fabs(row0[d]);
         CHECK(zero == 0, "%sbank row 0 stays zero", prefix);
         if (s == 0) {
             snprintf(name, sizeof name, "%sloss", prefix);
-            float want = need(g, name, 1)[0];
+            float want = vc_golden_need(g, name, 1)[0];
             CHECK(fabs(loss - want) <= TOL_LOSS_ABS, "%s %.7f vs PyTorch %.7f", name, loss, want);
             printf("%s %.7f (PyTorch %.7f)\n", name, loss, want);
             if (!prefix[0]) {
-                float *f = fetch(ctx, vc_membank_features(me), 0, (size_t)N * D);
-                CHECK_NMSE(f, need(g, "f", (size_t)N * D), (size_t)N * D, TOL_F, "features f");
+                float *f = th_fetch(ctx, vc_membank_features(me), 0, (size_t)N * D);
+                CHECK_NMSE(f, vc_golden_need(g, "f", (size_t)N * D), (size_t)N * D, TOL_F, "features f");
                 free(f);
             }
-            float *grads = fetch(ctx, m->grads, 0, m->arena_floats);
+            float *grads = th_fetch(ctx, m->grads, 0, m->arena_floats);
             int ng = 0;
             for (int i = 0; i < m->nt; i++) {
                 snprintf(name, sizeof name, "%sg.%s", prefix, m->t[i].name);
@@ -109,12 +93,12 @@ static void run(VcContext *ctx, const Golden *gd, int negatives, int steps, cons
             CHECK(ng == 7, "%s7 gradients compared (%d)", prefix, ng);
             free(grads);
             snprintf(name, sizeof name, "%sbank1", prefix);
-            CHECK_NMSE(bank, need(g, name, (size_t)n * D), (size_t)n * D, TOL_BANK, name);
+            CHECK_NMSE(bank, vc_golden_need(g, name, (size_t)n * D), (size_t)n * D, TOL_BANK, name);
         } else {
-            float want = need(g, "losses", 2)[1];
+            float want = vc_golden_need(g, "losses", 2)[1];
             CHECK(fabs(loss - want) <= TOL_LOSS2_REL * want, "step 2 loss %.7f vs PyTorch %.7f", loss, want);
             printf("step 2 loss %.7f (PyTorch %.7f)\n", loss, want);
-            CHECK_NMSE(bank, need(g, "bank2", (size_t)n * D), (size_t)n * D, TOL_BANK, "bank2");
+            CHECK_NMSE(bank, vc_golden_need(g, "bank2", (size_t)n * D), (size_t)n * D, TOL_BANK, "bank2");
         }
         free(bank), free(row0);
     }
@@ -131,7 +115,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "FAIL cannot load %s: %s\n", path, vc_last_error());
         return 1;
     }
-    const float *meta = need(g, "mb_meta", 10), *hyper = need(g, "mb_hyper", 3);
+    const float *meta = vc_golden_need(g, "mb_meta", 10), *hyper = vc_golden_need(g, "mb_hyper", 3);
     uint32_t nd = 0;
     const uint32_t *bd = vc_golden_dims(g, "bank0", &nd);
     VC_ASSERT(bd && nd == 2);
@@ -146,7 +130,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < tmp->nt; i++) {
         char name[128];
         snprintf(name, sizeof name, "w.%s", tmp->t[i].name);
-        memcpy(w0 + tmp->t[i].offset, need(g, name, tmp->t[i].n), tmp->t[i].n * sizeof(float));
+        memcpy(w0 + tmp->t[i].offset, vc_golden_need(g, name, tmp->t[i].n), tmp->t[i].n * sizeof(float));
     }
     vc_model_free(tmp);
     gd.w0 = w0;

@@ -29,26 +29,10 @@
 #define TOL_LOSS2_REL 1e-5
 #define TOL_KEY 1e-9
 
-static const float *need(const VcGolden *g, const char *name, size_t count) {
-    size_t n = 0;
-    const float *x = vc_golden_get(g, name, &n);
-    if (!x || n != count) {
-        fprintf(stderr, "FAIL golden tensor %s missing or has %zu elements (want %zu)\n", name, n, count);
-        exit(1);
-    }
-    return x;
-}
-
-static float *fetch(VcContext *ctx, VcBuffer b, size_t offset_floats, size_t n) {
-    float *x = vc_malloc(n * sizeof(float));
-    vc_buffer_download(ctx, b, offset_floats * sizeof(float), x, n * sizeof(float));
-    return x;
-}
-
 static void check_queue(VcContext *ctx, const VcMethod *me, const VcGolden *g, const char *name, int K, int D) {
-    float *q = fetch(ctx, vc_moco_queue(me), (size_t)D, (size_t)K * D); /* rows 1..K */
-    CHECK_NMSE(q, need(g, name, (size_t)K * D), (size_t)K * D, TOL_QUEUE, name);
-    float *row0 = fetch(ctx, vc_moco_queue(me), 0, (size_t)D);
+    float *q = th_fetch(ctx, vc_moco_queue(me), (size_t)D, (size_t)K * D); /* rows 1..K */
+    CHECK_NMSE(q, vc_golden_need(g, name, (size_t)K * D), (size_t)K * D, TOL_QUEUE, name);
+    float *row0 = th_fetch(ctx, vc_moco_queue(me), 0, (size_t)D);
     double s = 0;
     for (int d = 0; d < D; d++) s += fabs(row0[d]);
     CHECK(s == 0, "%s: the queue's zero row holds %g", name, s);
@@ -72,23 +56,23 @@ static void test_symmetric(VcContext *ctx, const VcGolden *g, const float *w0, i
     c.batch = N, c.queue = K, c.shuffle_groups = G, c.temperature = T, c.moco_m = mom, c.symmetric = 1;
     VcMethod *me = vc_method_new(&c, m, opt, N);
     VC_ASSERT(me);
-    vc_buffer_upload(ctx, vc_moco_queue(me), (size_t)D * sizeof(float), need(g, "sym.queue0", (size_t)K * D),
+    vc_buffer_upload(ctx, vc_moco_queue(me), (size_t)D * sizeof(float), vc_golden_need(g, "sym.queue0", (size_t)K * D),
                      (size_t)K * D * sizeof(float));
     size_t in_n = (size_t)R * C * S * S;
-    vc_buffer_upload(ctx, me->input, 0, need(g, "input", in_n), in_n * sizeof(float));
+    vc_buffer_upload(ctx, me->input, 0, vc_golden_need(g, "input", in_n), in_n * sizeof(float));
     float *h = (float *)me->hyper.mapped;
     h[VC_HYPER_LR] = lr, h[VC_HYPER_STEP] = 1, h[VC_HYPER_EMA] = mom;
     VcCmd *step = vc_cmd_new(ctx, false);
     me->record(me, step);
     vc_cmd_run(step);
-    float loss, want = need(g, "sym.loss", 1)[0];
+    float loss, want = vc_golden_need(g, "sym.loss", 1)[0];
     vc_buffer_download(ctx, me->loss, 0, &loss, sizeof loss);
     CHECK(fabs(loss - want) <= TOL_LOSS_ABS, "symmetric loss %.7f vs PyTorch %.7f", loss, want);
     printf("symmetric loss %.7f (PyTorch %.7f)\n", loss, want);
-    float *q = fetch(ctx, vc_moco_queries(me), 0, (size_t)R * D), *k = fetch(ctx, vc_moco_keys(me), 0, (size_t)R * D);
-    CHECK_NMSE(q, need(g, "sym.q", (size_t)R * D), (size_t)R * D, TOL_QK, "symmetric queries q");
-    CHECK_NMSE(k, need(g, "sym.k", (size_t)R * D), (size_t)R * D, TOL_QK, "symmetric keys k");
-    float *grads = fetch(ctx, m->grads, 0, m->arena_floats), *w1 = vc_calloc(m->arena_floats, sizeof(float));
+    float *q = th_fetch(ctx, vc_moco_queries(me), 0, (size_t)R * D), *k = th_fetch(ctx, vc_moco_keys(me), 0, (size_t)R * D);
+    CHECK_NMSE(q, vc_golden_need(g, "sym.q", (size_t)R * D), (size_t)R * D, TOL_QK, "symmetric queries q");
+    CHECK_NMSE(k, vc_golden_need(g, "sym.k", (size_t)R * D), (size_t)R * D, TOL_QK, "symmetric keys k");
+    float *grads = th_fetch(ctx, m->grads, 0, m->arena_floats), *w1 = vc_calloc(m->arena_floats, sizeof(float));
     vc_model_download(m, w1);
     int ngrads = 0, nrunning = 0;
     for (int i = 0; i < m->nt; i++) {
@@ -119,7 +103,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "FAIL cannot load %s: %s\n", path, vc_last_error());
         return 1;
     }
-    const float *meta = need(g, "moco_meta", 8), *hyper = need(g, "moco_hyper", 3);
+    const float *meta = vc_golden_need(g, "moco_meta", 8), *hyper = vc_golden_need(g, "moco_hyper", 3);
     int N = (int)meta[0], C = (int)meta[1], S = (int)meta[2], G = (int)meta[7];
     float T = meta[4], lr = meta[5], mom = meta[6];
     uint32_t nd = 0;
@@ -133,7 +117,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < m->nt; i++) {
         char name[128];
         snprintf(name, sizeof name, "w.%s", m->t[i].name);
-        memcpy(w0 + m->t[i].offset, need(g, name, m->t[i].n), m->t[i].n * sizeof(float));
+        memcpy(w0 + m->t[i].offset, vc_golden_need(g, name, m->t[i].n), m->t[i].n * sizeof(float));
     }
     vc_model_upload(m, w0);
 
@@ -144,10 +128,10 @@ int main(int argc, char **argv) {
     VcOptimConfig opt = {.kind = VC_OPTIM_SGD, .momentum = hyper[0], .weight_decay = hyper[1], .nesterov = hyper[2] != 0};
     VcMethod *me = vc_method_new(&c, m, &opt, N);
     VC_ASSERT(me);
-    vc_buffer_upload(ctx, vc_moco_queue(me), (size_t)D * sizeof(float), need(g, "queue0", (size_t)K * D),
+    vc_buffer_upload(ctx, vc_moco_queue(me), (size_t)D * sizeof(float), vc_golden_need(g, "queue0", (size_t)K * D),
                      (size_t)K * D * sizeof(float));
     size_t in_n = (size_t)2 * N * C * S * S;
-    vc_buffer_upload(ctx, me->input, 0, need(g, "input", in_n), in_n * sizeof(float));
+    vc_buffer_upload(ctx, me->input, 0, vc_golden_need(g, "input", in_n), in_n * sizeof(float));
     float *h = (float *)me->hyper.mapped;
     h[VC_HYPER_LR] = lr, h[VC_HYPER_STEP] = 1, h[VC_HYPER_EMA] = mom;
 
@@ -158,13 +142,13 @@ int main(int argc, char **argv) {
     /* step 1: loss, queries, keys, gradients, running statistics, queue */
     float loss;
     vc_buffer_download(ctx, me->loss, 0, &loss, sizeof loss);
-    float want = need(g, "loss", 1)[0];
+    float want = vc_golden_need(g, "loss", 1)[0];
     CHECK(fabs(loss - want) <= TOL_LOSS_ABS, "loss %.7f vs PyTorch %.7f", loss, want);
     printf("step 1 loss %.7f (PyTorch %.7f)\n", loss, want);
-    float *q = fetch(ctx, vc_moco_queries(me), 0, (size_t)N * D), *k = fetch(ctx, vc_moco_keys(me), 0, (size_t)N * D);
-    CHECK_NMSE(q, need(g, "q", (size_t)N * D), (size_t)N * D, TOL_QK, "queries q");
-    CHECK_NMSE(k, need(g, "k", (size_t)N * D), (size_t)N * D, TOL_QK, "keys k (Shuffle-BN)");
-    float *grads = fetch(ctx, m->grads, 0, m->arena_floats), *w1 = vc_calloc(m->arena_floats, sizeof(float));
+    float *q = th_fetch(ctx, vc_moco_queries(me), 0, (size_t)N * D), *k = th_fetch(ctx, vc_moco_keys(me), 0, (size_t)N * D);
+    CHECK_NMSE(q, vc_golden_need(g, "q", (size_t)N * D), (size_t)N * D, TOL_QK, "queries q");
+    CHECK_NMSE(k, vc_golden_need(g, "k", (size_t)N * D), (size_t)N * D, TOL_QK, "keys k (Shuffle-BN)");
+    float *grads = th_fetch(ctx, m->grads, 0, m->arena_floats), *w1 = vc_calloc(m->arena_floats, sizeof(float));
     vc_model_download(m, w1);
     int nparams = 0, nrunning = 0;
     for (int i = 0; i < m->nt; i++) {
@@ -172,12 +156,12 @@ int main(int argc, char **argv) {
         char name[128];
         if (!vc_tensor_is_param(t)) {
             snprintf(name, sizeof name, "rs1.%s", t->name);
-            CHECK_NMSE(w1 + t->offset, need(g, name, t->n), t->n, TOL_RUNNING, name);
+            CHECK_NMSE(w1 + t->offset, vc_golden_need(g, name, t->n), t->n, TOL_RUNNING, name);
             nrunning++;
             continue;
         }
         snprintf(name, sizeof name, "g.%s", t->name);
-        const float *ref = need(g, name, t->n), *got = grads + t->offset;
+        const float *ref = vc_golden_need(g, name, t->n), *got = grads + t->offset;
         double ref_max = 0, diff_max = 0;
         for (size_t j = 0; j < t->n; j++) {
             ref_max = fmax(ref_max, fabs(ref[j]));
@@ -196,7 +180,7 @@ int main(int argc, char **argv) {
     h[VC_HYPER_STEP] = 2;
     vc_cmd_run(step);
     vc_buffer_download(ctx, me->loss, 0, &loss, sizeof loss);
-    want = need(g, "losses", 2)[1];
+    want = vc_golden_need(g, "losses", 2)[1];
     CHECK(fabs(loss - want) <= TOL_LOSS2_REL * want, "step 2 loss %.7f vs PyTorch %.7f", loss, want);
     printf("step 2 loss %.7f (PyTorch %.7f)\n", loss, want);
     check_queue(ctx, me, g, "queue2", K, D);

@@ -11,6 +11,7 @@
 
 #include <stb/stb_image.h>
 
+#include "cli_run.h"
 #include "harness.h"
 #include "data/dataset.h"
 #include "io/json.h"
@@ -21,27 +22,6 @@
 #define TEST_N 64
 #define EPOCHS 3
 
-static void write_be32(FILE *f, uint32_t v) {
-    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v};
-    fwrite(b, 1, 4, f);
-}
-
-/* A small IDX copy of the first n images of a split (raw files, as a user could have). */
-static void write_idx(const char *dir, const char *prefix, const VcDataset *d, int n) {
-    char path[700];
-    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
-    FILE *f = fopen(path, "wb");
-    VC_ASSERT(f);
-    write_be32(f, 0x803), write_be32(f, (uint32_t)n), write_be32(f, 28), write_be32(f, 28);
-    fwrite(d->pixels, 1, (size_t)n * 784, f);
-    fclose(f);
-    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
-    f = fopen(path, "wb");
-    VC_ASSERT(f);
-    write_be32(f, 0x801), write_be32(f, (uint32_t)n);
-    for (int i = 0; i < n; i++) fputc(d->labels[i], f);
-    fclose(f);
-}
 
 static pid_t spawn_train(const char *data, const char *out, const char *resume) {
     const char *bin = getenv("VKCONTRAST_BIN");
@@ -118,8 +98,8 @@ int main(void) {
     snprintf(run_a, sizeof run_a, "%s/a", root);
     snprintf(run_b, sizeof run_b, "%s/b", root);
     mkdir(data, 0755);
-    write_idx(data, "train", &train, TRAIN_N);
-    write_idx(data, "t10k", &test, TEST_N);
+    cli_write_idx(data, "train", &train, TRAIN_N);
+    cli_write_idx(data, "t10k", &test, TEST_N);
 
     /* run A: uninterrupted */
     CHECK(wait_exit(spawn_train(data, run_a, NULL)) == 0, "run A exits 0");

@@ -160,16 +160,8 @@ VcMethod *vc_method_membank(const VcTrainConfig *c, VcModel *m, const VcOptimCon
         free(row0);
     }
     init_bank(ctx, s->bank, n_data, D, c->seed);
-    s->nstate = vc_optim_state_slots(opt->kind);
-    for (int i = 0; i < s->nstate; i++) {
-        if (vc_buffer_alloc(ctx, m->arena_floats * sizeof(float), "optimizer state", &s->state[i]) != VC_OK) goto fail;
-        me->state[i] = s->state[i];
-    }
-    s->params = vc_calloc(VC_MAX_TENSORS, sizeof *s->params);
-    s->nparams = vc_model_params(m, s->params, VC_MAX_TENSORS, s->nstate > 0 ? &s->state[0] : NULL,
-                                 s->nstate > 1 ? &s->state[1] : NULL);
-    if (opt->kind != VC_OPTIM_LARS)
-        for (int i = 0; i < s->nparams; i++) s->params[i].no_decay = false;
+    if (vc_model_optim_setup(m, opt->kind, s->state, &s->nstate, &s->params, &s->nparams) != VC_OK) goto fail;
+    for (int i = 0; i < s->nstate; i++) me->state[i] = s->state[i];
     float *h = (float *)s->hyper.mapped;
     memset(h, 0, VC_HYPER_COUNT * sizeof(float));
     h[VC_HYPER_STEP] = 1.0f;

@@ -46,16 +46,7 @@ VcSimclr *vc_simclr_new(VcModel *m, int N, float temperature, const VcOptimConfi
     if (vc_buffer_alloc(ctx, (size_t)N2 * (size_t)(N2 + 1) * sizeof(float), "similarity matrix", &s->sim) != VC_OK) goto fail;
     if (vc_buffer_alloc_mapped(ctx, sizeof(float), "loss", &s->loss) != VC_OK) goto fail;
     if (vc_buffer_alloc_mapped(ctx, VC_HYPER_COUNT * sizeof(float), "hyper-parameters", &s->hyper) != VC_OK) goto fail;
-    s->nstate = vc_optim_state_slots(opt->kind);
-    for (int i = 0; i < s->nstate; i++)
-        if (vc_buffer_alloc(ctx, m->arena_floats * sizeof(float), "optimizer state", &s->state[i]) != VC_OK) goto fail;
-    s->params = vc_calloc(VC_MAX_TENSORS, sizeof *s->params);
-    s->nparams = vc_model_params(m, s->params, VC_MAX_TENSORS, s->nstate > 0 ? &s->state[0] : NULL,
-                                 s->nstate > 1 ? &s->state[1] : NULL);
-    /* LARS excludes biases and norm parameters from decay and adaptation (SimCLR);
-     * SGD and AdamW decay every parameter, as PyTorch's optimizers with one group. */
-    if (opt->kind != VC_OPTIM_LARS)
-        for (int i = 0; i < s->nparams; i++) s->params[i].no_decay = false;
+    if (vc_model_optim_setup(m, opt->kind, s->state, &s->nstate, &s->params, &s->nparams) != VC_OK) goto fail;
     vc_simclr_set_hyper(s, 0.0f, 1);
     return s;
 fail:

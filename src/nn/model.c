@@ -221,6 +221,17 @@ int vc_model_params(const VcModel *m, VcParam *out, int max, const VcBuffer *sta
     return n;
 }
 
+int vc_model_optim_setup(const VcModel *m, VcOptimKind kind, VcBuffer state[2], int *nstate, VcParam **params, int *nparams) {
+    *nstate = vc_optim_state_slots(kind);
+    for (int i = 0; i < *nstate; i++)
+        if (vc_buffer_alloc(m->ctx, m->arena_floats * sizeof(float), "optimizer state", &state[i]) != VC_OK) return VC_ERR_OOM;
+    *params = vc_calloc(VC_MAX_TENSORS, sizeof **params);
+    *nparams = vc_model_params(m, *params, VC_MAX_TENSORS, *nstate > 0 ? &state[0] : NULL, *nstate > 1 ? &state[1] : NULL);
+    if (kind != VC_OPTIM_LARS)
+        for (int i = 0; i < *nparams; i++) (*params)[i].no_decay = false;
+    return VC_OK;
+}
+
 void vc_model_download(const VcModel *m, float *host) {
     vc_buffer_download(m->ctx, m->weights, 0, host, m->arena_floats * sizeof(float));
 }

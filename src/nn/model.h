@@ -85,6 +85,12 @@ VcBuffer vc_model_grad(const VcModel *m, int tensor);
 /* The optimizer's view of the parameters (biases and norm parameters marked no_decay);
  * state buffers are slices of `state` arenas allocated by the caller (arena_floats each). */
 int vc_model_params(const VcModel *m, VcParam *out, int max, const VcBuffer *state0, const VcBuffer *state1);
+/* What a method's optimizer needs: vc_optim_state_slots(kind) zeroed state arenas in
+ * state[] (*nstate of them) and the parameter list over them (*params, VC_MAX_TENSORS
+ * entries allocated, *nparams used; free it). LARS excludes biases and norm parameters
+ * from decay and adaptation (SimCLR); SGD and AdamW decay every parameter, as PyTorch's
+ * optimizers with one group. VC_OK or VC_ERR_OOM (what was allocated is in state[]). */
+int vc_model_optim_setup(const VcModel *m, VcOptimKind kind, VcBuffer state[2], int *nstate, VcParam **params, int *nparams);
 /* Host copies of the whole weight arena (arena_floats floats). */
 void vc_model_download(const VcModel *m, float *host);
 void vc_model_upload(VcModel *m, const float *host);
