@@ -41,7 +41,7 @@ int main(void) {
                             {"--method moco --moco-m 1.5", "--moco-m 1.5"},
                             {"--method membank --negatives -3", "--negatives -3"},
                             {"--method membank --bank-m x", "--bank-m x"},
-                            {"--method triplet", "--method triplet"}};
+                            {"--method simsiam", "--method simsiam"}};
     for (size_t i = 0; i < VC_COUNTOF(bad); i++)
         CHECK(parse(&c, bad[i][0]) != VC_OK && strstr(vc_last_error(), bad[i][1]), "'%s' refused naming %s (got: %s)",
               bad[i][0], bad[i][1], vc_last_error());
