@@ -4,8 +4,10 @@
  * Triplet, random mining (the negatives are a hash of (seed, step), so resume must
  * replay them): run A, 3 epochs: loss falls, kNN measured, config.json holds the
  * settings; run B stopped by --max-steps after epoch 1 and resumed with --resume only:
- * its final checkpoint is bit-identical to run A's. Block (hinge, b 4): the
- * loss falls over 3 epochs (--lr 2: 4 steps an epoch are noisy); a --block-size that does not divide --batch is refused.
+ * its final checkpoint is bit-identical to run A's. Block (hinge, b 4, the first 32
+ * images): the loss falls over 3 epochs (--lr 2; 2 steps an epoch are noisy); a
+ * --block-size that does not divide --batch is refused. The checkpoint's metadata names
+ * the method.
  */
 #include <math.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "cli_run.h"
 #include "data/dataset.h"
 #include "harness.h"
+#include "io/safetensors.h"
 #include "methods/train.h"
 
 #define FMNIST "/usr/share/datasets/fashion-mnist"
@@ -88,6 +91,11 @@ int main(void) {
     CHECK(cfg && strstr(cfg, "\"mining\": \"random\"") && strstr(cfg, "\"margin\": 0.4"),
           "config.json holds mining and margin");
     free(cfg);
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", run_a);
+    VcSafetensors *st = vc_st_open(path);
+    CHECK(st && vc_st_meta(st, "method") && !strcmp(vc_st_meta(st, "method"), "triplet"),
+          "checkpoint opens, metadata method triplet");
+    if (st) vc_st_close(st);
 
     char steps1[16];
     snprintf(steps1, sizeof steps1, "%d", STEPS_PER_EPOCH);
@@ -104,7 +112,7 @@ int main(void) {
     char *bad[] = {"train", "--method", "block", "--block-size", "5", "--data", data, "--batch", BATCH, "--out", run_c,
                    "--progress", "lines", NULL};
     CHECK(cli_run(bad, err, sizeof err) != 0 && strstr(err, "--block-size 5"), "--block-size 5 with --batch 16 is refused");
-    char *cb2[] = {"train", "--method", "block", "--block-loss", "hinge", "--data", data, "--epochs", "3", "--batch", BATCH,
+    char *cb2[] = {"train", "--method", "block", "--block-loss", "hinge", "--data", data, "--subset", "32", "--epochs", "3", "--batch", BATCH,
                    "--lr", "2", "--knn-every", "3", "--seed", "3", "--out", run_c, "--progress", "lines", NULL};
     CHECK(cli_run(cb2, err, sizeof err) == 0, "block run exits 0");
     double lossc[16] = {0}, knnc = -1;
