@@ -651,13 +651,14 @@ def main_margin(args):
                 if method == "triplet":
                     out.add(prefix + "neg", neg)
                 out.add(prefix + "kink", [kink if kink != float("inf") else 1e30])
+                kink0 = kink
                 grads = dict(model.named_parameters())
                 for name in MB_GRADS:
                     out.add(prefix + "g." + name, grads[name].grad)
             optimizer.step()
             losses.append(loss.item())
         out.add(prefix + "loss2", [losses[1]])
-        print("%-10s losses %.7f %.7f, distance to the nearest kink %.3g" % (prefix, losses[0], losses[1], kink))
+        print("%-10s losses %.7f %.7f, step 0's distance to the nearest kink %.3g" % (prefix, losses[0], losses[1], kink0))
     size = out.write(args.out)
     print("wrote  %s: %d tensors, %d bytes (%.2f MiB)" % (args.out, len(out.tensors), size, size / 2**20))
 
