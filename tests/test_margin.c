@@ -1,7 +1,8 @@
 /* test_margin.c — the triplet and block-contrastive losses (ops/margin.h):
  *   1. the references (tests/ref/margin.c) against central finite differences, on data
  *      whose loss has no kink nearby (hinge values, the best/second-best negative gap
- *      and the block hinge's 1 - v all further than 5 eps away (a step of eps moves each by at most 2 eps): checked, not assumed);
+ *      and the block hinge's 1 - v all further than 5 eps away; a step of eps moves each
+ *      by at most 2 eps: checked, not assumed);
  *   2. the GPU ops against the references on odd shapes (N = 2, D = 2, sizes that are
  *      not multiples of any tile), both minings and both block losses: loss, dz, the
  *      chosen negatives;
