@@ -41,10 +41,12 @@ int main(void) {
                             {"--method moco --moco-m 1.5", "--moco-m 1.5"},
                             {"--method membank --negatives -3", "--negatives -3"},
                             {"--method membank --bank-m x", "--bank-m x"},
-                            {"--method triplet", "--method triplet"},
+                            {"--method simsiam", "--method simsiam"},
                             {"--queue 5000", "--queue is an option of --method moco"}, /* SimCLR: not silently ignored */
                             {"--method membank --symmetric", "--symmetric is an option of --method moco"},
-                            {"--bank-m 0.3 --method moco", "--bank-m is an option of --method membank"}};
+                            {"--bank-m 0.3 --method moco", "--bank-m is an option of --method membank"},
+                            {"--margin 0.3", "--margin is an option of --method triplet"},
+                            {"--method triplet --block-size 8", "--block-size is an option of --method block"}};
     for (size_t i = 0; i < VC_COUNTOF(bad); i++)
         CHECK(parse(&c, bad[i][0]) != VC_OK && strstr(vc_last_error(), bad[i][1]), "'%s' refused naming %s (got: %s)",
               bad[i][0], bad[i][1], vc_last_error());

@@ -11,6 +11,7 @@ Run with Debian's torch (python3-torch, CPU, 1.13), from the repository root:
     /usr/bin/python3 tools/gen_golden.py [--out tests/golden/simclr_small_resnet.bin]
     /usr/bin/python3 tools/gen_golden.py --moco [--out tests/golden/moco_small_resnet.bin]
     /usr/bin/python3 tools/gen_golden.py --membank [--out tests/golden/membank_small_resnet.bin]
+    /usr/bin/python3 tools/gen_golden.py --margin [--out tests/golden/margin_small_resnet.bin]
     (MoCo: see the section "MoCo" below)
 
 What is computed
@@ -556,13 +557,123 @@ def main_membank(args):
     print("wrote  %s: %d tensors, %d bytes (%.2f MiB)" % (args.out, len(out.tensors), size, size / 2**20))
 
 
+# ---------------------------------------------------------------------------------------
+# Triplet and block (--margin): one step each of four settings from the same weights and
+# the same 2N = 16 views (the SimCLR input), written to tests/golden/margin_small_resnet.bin
+# (tests/test_margin_golden.c).
+#
+#   z = normalize(model(X)), S = z z^T (cosine similarities), anchors rows i < N
+#   triplet  positive N + i, negative n_i among the other images' 2N - 2 views: hardest
+#            (largest S[i][j], lowest j on ties) or vkcontrast's hash
+#            mix(mix(mix(seed ^ 0x74726970) ^ step) + i) mod (2N - 2), skipping i and N + i;
+#            loss = mean_i max(0, margin + S[i][n_i] - S[i][N+i])
+#   block    blocks of b images; v_i = z_i . (mean_{j in k} z_{N+j} - mean_{j in k+1} z_{N+j})
+#            for anchor i in block k (k + 1 cyclic); loss = mean softplus(-v) or relu(1 - v)
+#   then one SGD step (as above) and the loss of a second step on the same views.
+# Settings (prefixes): hard. (margin 0.5), random. (margin 0.5, seed 5, step 0),
+#   logistic. (b 4), hinge. (b 2).
+# Tensors: mg_meta [8] N, C, H, W, lr, margin, seed, step; mg_hyper [3]; input [2N,1,28,28];
+#   w.<name>; per setting: <p>loss [1], <p>z [2N, D], <p>neg [N] (triplet), <p>g.<a few
+#   parameters>, <p>loss2 [1]; <p>kink [1]: the distance of the step to the loss's kinks
+#   (smallest |hinge|, best/second-best negative gap), for the test's message.
+
+MG_MARGIN = 0.5
+MG_SEED = 5
+MG_STEP = 0
+MG_SETTINGS = [("hard.", "triplet", True, 0), ("random.", "triplet", False, 0), ("logistic.", "block", False, 4),
+               ("hinge.", "block", True, 2)]
+
+
+def triplet_loss(z, margin, hard, seed, step):
+    n = z.shape[0] // 2
+    s = z @ z.t()
+    neg, kink = [], float("inf")
+    for i in range(n):
+        cand = [j for j in range(2 * n) if j != i and j != n + i]
+        if hard:
+            order = sorted(cand, key=lambda j: (-s[i, j].item(), j))
+            j = order[0]
+            kink = min(kink, s[i, order[0]].item() - s[i, order[1]].item())
+        else:
+            j = mix32((mix32(mix32(seed ^ 0x74726970) ^ step) + i) & U32) % (2 * n - 2)
+            j += 1 if j >= i else 0
+            j += 1 if j >= n + i else 0
+        neg.append(j)
+    rows = torch.arange(n)
+    h = margin + s[rows, torch.tensor(neg)] - s[rows, rows + n]
+    kink = min(kink, h.abs().min().item())
+    return torch.clamp(h, min=0).mean(), neg, kink
+
+
+def block_loss(z, b, hinge):
+    n = z.shape[0] // 2
+    v = []
+    for i in range(n):
+        first = i // b * b
+        nxt = (first + b) % n
+        v.append((z[i] * (z[n + first:n + first + b].mean(0) - z[n + nxt:n + nxt + b].mean(0))).sum())
+    v = torch.stack(v)
+    if hinge:
+        return torch.clamp(1 - v, min=0).mean(), (1 - v).abs().min().item()
+    return F.softplus(-v).mean(), float("inf")
+
+
+def main_margin(args):
+    torch.set_num_threads(1)
+    x = make_views(read_idx_images(args.data, N_IMAGES))
+    _, c, hgt, wid = x.shape
+    out = GoldenWriter()
+    out.add("mg_meta", [N_IMAGES, c, hgt, wid, LR, MG_MARGIN, MG_SEED, MG_STEP])
+    out.add("mg_hyper", [MOMENTUM, WEIGHT_DECAY, 1.0 if NESTEROV else 0.0])
+    out.add("input", x)
+    for prefix, method, flag, b in MG_SETTINGS:
+        torch.manual_seed(MODEL_SEED)
+        model = SmallResNet(channels=1, out_dim=PROJ_DIM)
+        model.train()
+        if prefix == "hard.":
+            for name, t in state_entries(model):
+                out.add("w." + name, t)
+        optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
+                                    nesterov=NESTEROV)
+        losses = []
+        for step in range(2):
+            optimizer.zero_grad()
+            _, p = model(x)
+            z = F.normalize(p, dim=1)
+            if method == "triplet":
+                loss, neg, kink = triplet_loss(z, MG_MARGIN, flag, MG_SEED, MG_STEP + step)
+            else:
+                loss, kink = block_loss(z, b, flag)
+            loss.backward()
+            if step == 0:
+                out.add(prefix + "loss", loss.reshape(1))
+                out.add(prefix + "z", z)
+                if method == "triplet":
+                    out.add(prefix + "neg", neg)
+                out.add(prefix + "kink", [kink if kink != float("inf") else 1e30])
+                kink0 = kink
+                grads = dict(model.named_parameters())
+                for name in MB_GRADS:
+                    out.add(prefix + "g." + name, grads[name].grad)
+            optimizer.step()
+            losses.append(loss.item())
+        out.add(prefix + "loss2", [losses[1]])
+        print("%-10s losses %.7f %.7f, step 0's distance to the nearest kink %.3g" % (prefix, losses[0], losses[1], kink0))
+    size = out.write(args.out)
+    print("wrote  %s: %d tensors, %d bytes (%.2f MiB)" % (args.out, len(out.tensors), size, size / 2**20))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=None)
     parser.add_argument("--data", default=FASHION_MNIST_TRAIN)
     parser.add_argument("--moco", action="store_true", help="write the MoCo golden file instead")
     parser.add_argument("--membank", action="store_true", help="write the memory-bank golden file instead")
+    parser.add_argument("--margin", action="store_true", help="write the triplet/block golden file instead")
     args = parser.parse_args()
+    if args.margin:
+        args.out = args.out or "tests/golden/margin_small_resnet.bin"
+        return main_margin(args)
     if args.membank:
         args.out = args.out or "tests/golden/membank_small_resnet.bin"
         return main_membank(args)

@@ -7,7 +7,9 @@ VcMethod *vc_method_new(const VcTrainConfig *c, VcModel *m, const VcOptimConfig 
     if (!strcmp(c->method, "simclr")) return vc_method_simclr(c, m, opt);
     if (!strcmp(c->method, "moco")) return vc_method_moco(c, m, opt);
     if (!strcmp(c->method, "membank")) return vc_method_membank(c, m, opt, n_data);
-    vc_set_error("--method %s: not available (simclr, moco or membank)", c->method);
+    if (!strcmp(c->method, "triplet")) return vc_method_triplet(c, m, opt);
+    if (!strcmp(c->method, "block")) return vc_method_block(c, m, opt);
+    vc_set_error("--method %s: not available (simclr, moco, membank, triplet or block)", c->method);
     return NULL;
 }
 

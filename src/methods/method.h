@@ -56,5 +56,7 @@ void vc_method_free(VcMethod *me);
 VcMethod *vc_method_simclr(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt);
 VcMethod *vc_method_moco(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt);
 VcMethod *vc_method_membank(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt, int n_data);
+VcMethod *vc_method_triplet(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt);
+VcMethod *vc_method_block(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt);
 
 #endif

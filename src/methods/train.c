@@ -98,6 +98,14 @@ static char *config_json(const Run *r) {
         vc_json_field_int(&w, "negatives", c->negatives);
         vc_json_field_number(&w, "bank_m", c->bank_m);
     }
+    if (!strcmp(c->method, "triplet")) {
+        vc_json_field_number(&w, "margin", c->margin);
+        vc_json_field_string(&w, "mining", c->mining_hard ? "hard" : "random");
+    }
+    if (!strcmp(c->method, "block")) {
+        vc_json_field_int(&w, "block_size", c->block_size);
+        vc_json_field_string(&w, "block_loss", c->block_hinge ? "hinge" : "logistic");
+    }
     if (!strcmp(c->method, "moco")) {
         vc_json_field_int(&w, "moco_version", c->moco_version);
         vc_json_field_number(&w, "moco_m", c->moco_m);
@@ -192,6 +200,10 @@ static int load_config(const char *dir, VcTrainConfig *c) {
     GET_NUM("moco_m", c->moco_m, float);
     GET_NUM("queue", c->queue, int);
     GET_NUM("shuffle_groups", c->shuffle_groups, int);
+    GET_NUM("margin", c->margin, float);
+    GET_NUM("block_size", c->block_size, int);
+    if ((v = vc_json_get(j, "mining")) && v->type == VC_JSON_STRING) c->mining_hard = strcmp(vc_json_string(v), "random") != 0;
+    if ((v = vc_json_get(j, "block_loss")) && v->type == VC_JSON_STRING) c->block_hinge = !strcmp(vc_json_string(v), "hinge");
     int flag;
     if ((v = vc_json_get(j, "moco_m_ramp")) && vc_json_bool(v, &flag) == VC_OK) c->moco_m_ramp = flag;
     if ((v = vc_json_get(j, "symmetric")) && vc_json_bool(v, &flag) == VC_OK) c->symmetric = flag;

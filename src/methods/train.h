@@ -30,7 +30,7 @@ typedef struct VcTrainEventInfo {
 typedef void (*VcTrainHook)(void *user, const VcTrainEventInfo *ev);
 
 typedef struct VcTrainConfig {
-    char method[16];       /* simclr | moco | membank */
+    char method[16];       /* simclr | moco | membank | triplet | block */
     char data[512];        /* dataset path (folder or file) */
     char out[512];         /* run folder */
     char resume[512];      /* run folder to resume, or "" */
@@ -61,6 +61,11 @@ typedef struct VcTrainConfig {
     /* memory bank (--method membank) */
     int negatives;         /* K sampled negatives a sample, 0 = the whole bank */
     float bank_m;          /* bank update v <- normalize(m v + (1 - m) f) */
+    /* triplet (--method triplet) and block (--method block) */
+    float margin;          /* triplet margin on cosine similarities */
+    int mining_hard;       /* 1: hardest negative in the batch, 0: random */
+    int block_size;        /* images per block (block) */
+    int block_hinge;       /* 1: hinge max(0, 1 - v), 0: logistic log(1 + exp(-v)) */
 } VcTrainConfig;
 
 void vc_train_defaults(VcTrainConfig *c);

@@ -35,10 +35,14 @@ void vc_train_defaults(VcTrainConfig *c) {
     c->shuffle_groups = 8;
     c->negatives = 4096;
     c->bank_m = 0.5f;
+    c->margin = 0.5f;
+    c->mining_hard = 1;
+    c->block_size = 4;
+    c->block_hinge = 0;
 }
 
 const char *vc_train_options_help(void) {
-    return "  --method simclr|moco|membank  contrastive method (default simclr; triplet, block arrive later)\n"
+    return "  --method simclr|moco|membank|triplet|block  contrastive method (default simclr)\n"
            "  --data PATH              IDX (MNIST/Fashion-MNIST, .gz or raw), CIFAR binary, or an image folder\n"
            "                           (default " DEFAULT_DATA ")\n"
            "  --model NAME             small-resnet (default) or resnet18\n"
@@ -75,7 +79,19 @@ const char *vc_train_options_help(void) {
            "  --symmetric              loss in both directions (mean of the two), 2B keys enqueued per step\n"
            "Memory bank (--method membank, instance discrimination; one view per image):\n"
            "  --negatives K|all        negatives per step drawn from the bank, or the whole bank (default 4096)\n"
-           "  --bank-m M               bank update v <- normalize(M v + (1 - M) f) (default 0.5)\n";
+           "  --bank-m M               bank update v <- normalize(M v + (1 - M) f) (default 0.5)\n"
+           "Triplet (--method triplet; cosine similarity s of l2-normalized projections, 2 views):\n"
+           "  loss = mean over images i of max(0, margin + s(a_i, n_i) - s(a_i, p_i)), anchor a_i = view 1\n"
+           "  of image i, positive p_i = its view 2, negative n_i = a view of another image of the batch\n"
+           "  --margin M               (default 0.5)\n"
+           "  --mining hard|random     hard: the most similar negative; random: one drawn per anchor and\n"
+           "                           step from (seed, step), the same on --resume (default hard)\n"
+           "Block contrastive (--method block; Arora et al. 2019, block version):\n"
+           "  the batch is split into blocks of b consecutive images; each view-1 projection f(x_i) of\n"
+           "  block k is an anchor: v_i = f(x_i) . (mean of block k's view-2 projections - mean of the\n"
+           "  next block's (k + 1, cyclically) view-2 projections); loss = mean over the B anchors of l(v_i)\n"
+           "  --block-size b           images per block; must divide --batch, at least 2 blocks (default 4)\n"
+           "  --block-loss logistic|hinge  l(v) = log(1 + exp(-v)) or max(0, 1 - v) (default logistic)\n";
 }
 
 static int bad(const char *flag, const char *value, const char *expected) {
@@ -120,6 +136,7 @@ static int copy_str(const char *flag, const char *v, char *dst, size_t n) {
 static const struct { const char *flag, *method; } METHOD_FLAGS[] = {
     {"--moco-version", "moco"}, {"--moco-m", "moco"}, {"--moco-m-ramp", "moco"}, {"--queue", "moco"},
     {"--shuffle-groups", "moco"}, {"--symmetric", "moco"}, {"--negatives", "membank"}, {"--bank-m", "membank"},
+    {"--margin", "triplet"},      {"--mining", "triplet"},    {"--block-size", "block"}, {"--block-loss", "block"},
 };
 
 static const char *flag_method(const char *flag) {
@@ -152,10 +169,11 @@ int vc_train_parse(VcTrainConfig *c, int argc, char **argv, int *used) {
         int st = VC_OK;
         if (!strcmp(flag, "--method")) {
             st = copy_str(flag, v, c->method, sizeof c->method);
-            if (!st && strcmp(c->method, "simclr") != 0 && strcmp(c->method, "moco") != 0 && strcmp(c->method, "membank") != 0) {
-                if (!strcmp(c->method, "triplet") ||
-                    !strcmp(c->method, "block") || !strcmp(c->method, "cpc") || !strcmp(c->method, "cswm"))
-                    vc_set_error("--method %s: not implemented yet in this version (available: simclr, moco, membank)", c->method);
+            if (!st && strcmp(c->method, "simclr") != 0 && strcmp(c->method, "moco") != 0 && strcmp(c->method, "membank") != 0 &&
+                strcmp(c->method, "triplet") != 0 && strcmp(c->method, "block") != 0) {
+                if (!strcmp(c->method, "cpc") || !strcmp(c->method, "cswm"))
+                    vc_set_error("--method %s: not implemented yet in this version (available: simclr, moco, membank, triplet, "
+                                 "block)", c->method);
                 else
                     vc_set_error("--method %s: expected simclr, moco, membank, triplet, block, cpc or cswm", c->method);
                 st = VC_ERR_ARG;
@@ -185,6 +203,17 @@ int vc_train_parse(VcTrainConfig *c, int argc, char **argv, int *used) {
         else if (!strcmp(flag, "--moco-m")) st = parse_float(flag, v, 0, 1, &c->moco_m);
         else if (!strcmp(flag, "--queue")) st = parse_int(flag, v, 1, 65535, &c->queue);
         else if (!strcmp(flag, "--bank-m")) st = parse_float(flag, v, 0, 1, &c->bank_m);
+        else if (!strcmp(flag, "--margin")) st = parse_float(flag, v, 0, 4, &c->margin);
+        else if (!strcmp(flag, "--block-size")) st = parse_int(flag, v, 1, 32768, &c->block_size);
+        else if (!strcmp(flag, "--mining")) {
+            if (v && !strcmp(v, "hard")) c->mining_hard = 1;
+            else if (v && !strcmp(v, "random")) c->mining_hard = 0;
+            else st = bad(flag, v, "hard or random");
+        } else if (!strcmp(flag, "--block-loss")) {
+            if (v && !strcmp(v, "logistic")) c->block_hinge = 0;
+            else if (v && !strcmp(v, "hinge")) c->block_hinge = 1;
+            else st = bad(flag, v, "logistic or hinge");
+        }
         else if (!strcmp(flag, "--negatives")) {
             if (v && !strcmp(v, "all")) c->negatives = 0;
             else st = parse_int(flag, v, 1, 65535, &c->negatives);
