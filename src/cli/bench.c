@@ -1,5 +1,6 @@
 /* bench.c — `vkcontrast bench ops [--json] [--quick] [--detail] [--only NAME]`: GFLOP/s of our
- * GEMM and of every conv layer of small-resnet (batch 256, 28x28) — forward, dgrad and wgrad
+ * GEMM and of every conv layer of small-resnet (batch 256, 28x28) and resnet18 (batch 128,
+ * 32x32) — forward, dgrad and wgrad
  * rows (the stem has no dgrad) — next to OpenBLAS sgemm on the same shapes, in the same run.
  * Times are GPU timestamps (median of the timed repeats after a warm-up); OpenBLAS is timed
  * by the wall clock (median). Conv layers are compared with OpenBLAS doing the same work as
@@ -138,17 +139,28 @@ int cmd_bench(int argc, char **argv) {
         row(json, &first, name, "fwd", vc_gemm_flops(&gs), ms[PASS_ALL], blas_ms(G, G, G, reps));
         vc_cmd_free(cmd);
     }
-    /* every conv layer of small-resnet at batch B (28x28 input) */
-    static const struct { const char *name; int C_in, H, C_out, K, stride; } L[] = {
-        {"stem 1->32 3x3 @28", 1, 28, 32, 3, 1},          {"blocks.0 32->32 3x3 @28", 32, 28, 32, 3, 1},
-        {"blocks.1.conv1 32->64 3x3 s2", 32, 28, 64, 3, 2}, {"blocks.1.conv2 64->64 3x3 @14", 64, 14, 64, 3, 1},
-        {"blocks.1.shortcut 32->64 1x1 s2", 32, 28, 64, 1, 2}, {"blocks.2.conv1 64->128 3x3 s2", 64, 14, 128, 3, 2},
-        {"blocks.2.conv2 128->128 3x3 @7", 128, 7, 128, 3, 1}, {"blocks.2.shortcut 64->128 1x1 s2", 64, 14, 128, 1, 2}};
+    /* every conv layer shape of small-resnet at batch B (28x28 input), then of resnet18 (CIFAR
+     * stem, 32x32 input) at batch B/2 (its activations at B would not fit the bench buffers) */
+    static const struct { const char *name; int C_in, H, C_out, K, stride, resnet18; } L[] = {
+        {"stem 1->32 3x3 @28", 1, 28, 32, 3, 1, 0},          {"blocks.0 32->32 3x3 @28", 32, 28, 32, 3, 1, 0},
+        {"blocks.1.conv1 32->64 3x3 s2", 32, 28, 64, 3, 2, 0}, {"blocks.1.conv2 64->64 3x3 @14", 64, 14, 64, 3, 1, 0},
+        {"blocks.1.shortcut 32->64 1x1 s2", 32, 28, 64, 1, 2, 0}, {"blocks.2.conv1 64->128 3x3 s2", 64, 14, 128, 3, 2, 0},
+        {"blocks.2.conv2 128->128 3x3 @7", 128, 7, 128, 3, 1, 0}, {"blocks.2.shortcut 64->128 1x1 s2", 64, 14, 128, 1, 2, 0},
+        {"r18 conv1 3->64 3x3 @32", 3, 32, 64, 3, 1, 1},       {"r18 layer1 64->64 3x3 @32", 64, 32, 64, 3, 1, 1},
+        {"r18 layer2.0.conv1 64->128 s2", 64, 32, 128, 3, 2, 1}, {"r18 layer2 128->128 3x3 @16", 128, 16, 128, 3, 1, 1},
+        {"r18 layer2.0.downsample 1x1 s2", 64, 32, 128, 1, 2, 1}, {"r18 layer3.0.conv1 128->256 s2", 128, 16, 256, 3, 2, 1},
+        {"r18 layer3 256->256 3x3 @8", 256, 8, 256, 3, 1, 1},   {"r18 layer3.0.downsample 1x1 s2", 128, 16, 256, 1, 2, 1},
+        {"r18 layer4.0.conv1 256->512 s2", 256, 8, 512, 3, 2, 1}, {"r18 layer4 512->512 3x3 @4", 512, 4, 512, 3, 1, 1},
+        {"r18 layer4.0.downsample 1x1 s2", 256, 8, 512, 1, 2, 1}};
     for (size_t i = 0; i < VC_COUNTOF(L); i++) {
-        VcConvShape s = {.B = B, .C_in = L[i].C_in, .H = L[i].H, .W = L[i].H, .C_out = L[i].C_out, .KH = L[i].K,
-                         .KW = L[i].K, .stride = L[i].stride, .pad = L[i].K / 2};
+        VcConvShape s = {.B = L[i].resnet18 ? B / 2 : B, .C_in = L[i].C_in, .H = L[i].H, .W = L[i].H, .C_out = L[i].C_out,
+                         .KH = L[i].K, .KW = L[i].K, .stride = L[i].stride, .pad = L[i].K / 2};
         size_t need = vc_conv2d_workspace_bytes(ctx, &s);
-        if (need > work.size || (only && !strstr(L[i].name, only))) continue;
+        if (only && !strstr(L[i].name, only)) continue;
+        if (need > work.size) {
+            if (!json) printf("%-34s skipped: needs %zu MiB of workspace\n", L[i].name, need >> 20);
+            continue;
+        }
         int Ho = vc_conv_out_h(&s), Wo = vc_conv_out_w(&s);
         int M = s.C_out, N = s.B * Ho * Wo, K = s.C_in * s.KH * s.KW;
         double blas = blas_ms(M, N, K, reps), flops = vc_conv2d_flops(&s);
@@ -157,9 +169,9 @@ int cmd_bench(int argc, char **argv) {
         time_cmd(cmd, reps, detail, ms);
         row(json, &first, L[i].name, "fwd", flops, ms[PASS_ALL], blas);
         vc_cmd_free(cmd);
-        /* backward: dgrad and wgrad rows (the stem has no dgrad), each the same work as the
-         * forward; the wgrad's final fold of its partial sums is counted in the wgrad */
-        bool dgrad = i != 0;
+        /* backward: dgrad and wgrad rows (a first layer has no dgrad), each the same work as
+         * the forward; the wgrad's final fold of its partial sums is counted in the wgrad */
+        bool dgrad = i != 0 && i != 8;
         cmd = vc_cmd_new(ctx, true);
         vc_conv2d_backward(cmd, &s, dgrad ? x : (VcBuffer){0}, w, y, x, w, work);
         time_cmd(cmd, reps, detail, ms);
