@@ -35,34 +35,6 @@ typedef struct Membank {
     int nparams;
 } Membank;
 
-static double rng_uniform(uint64_t *s) {
-    *s += 0x9E3779B97F4A7C15ull;
-    uint64_t z = *s;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
-}
-
-/* random unit rows 1..n (normal entries, normalized); row 0 zero */
-static void init_bank(VcContext *ctx, VcBuffer bank, int n, int D, uint64_t seed) {
-    float *b = vc_calloc((size_t)(n + 1) * D, sizeof(float));
-    uint64_t s = seed ^ 0x6d656d62616e6bull; /* "membank" */
-    for (int r = 1; r <= n; r++) {
-        float *row = b + (size_t)r * D;
-        double ss = 0;
-        for (int d = 0; d < D; d++) {
-            double u1 = rng_uniform(&s), u2 = rng_uniform(&s);
-            row[d] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
-            ss += (double)row[d] * row[d];
-        }
-        double norm = sqrt(ss) > 1e-12 ? sqrt(ss) : 1e-12;
-        for (int d = 0; d < D; d++) row[d] = (float)(row[d] / norm);
-    }
-    vc_buffer_upload(ctx, bank, 0, b, (size_t)(n + 1) * D * sizeof(float));
-    free(b);
-}
-
 static void membank_record(VcMethod *me, VcCmd *cmd) {
     Membank *s = me->impl;
     VC_ASSERT(me->perm.buf && me->batch_info.buf); /* set by the run (method.h) */
@@ -159,7 +131,7 @@ VcMethod *vc_method_membank(const VcTrainConfig *c, VcModel *m, const VcOptimCon
         vc_buffer_upload(ctx, s->negs, 0, row0, (size_t)D * sizeof(float));
         free(row0);
     }
-    init_bank(ctx, s->bank, n_data, D, c->seed);
+    vc_method_init_unit_rows(ctx, s->bank, n_data, D, c->seed ^ 0x6d656d62616e6bull);
     if (vc_model_optim_setup(m, opt->kind, s->state, &s->nstate, &s->params, &s->nparams) != VC_OK) goto fail;
     for (int i = 0; i < s->nstate; i++) me->state[i] = s->state[i];
     float *h = (float *)s->hyper.mapped;

@@ -52,6 +52,11 @@ struct VcMethod {
 VcMethod *vc_method_new(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt, int n_data);
 void vc_method_free(VcMethod *me);
 
+/* rows (n + 1, D) on the device: row 0 zero, rows 1..n random unit vectors (normal entries
+ * from a splitmix64 stream seeded by `seed`, normalized), as MoCo's randn + normalize queue
+ * and the memory bank's initial entries. */
+void vc_method_init_unit_rows(VcContext *ctx, VcBuffer rows, int n, int D, uint64_t seed);
+
 /* Constructors of the methods. */
 VcMethod *vc_method_simclr(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt);
 VcMethod *vc_method_moco(const VcTrainConfig *c, VcModel *m, const VcOptimConfig *opt);

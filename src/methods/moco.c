@@ -39,34 +39,6 @@ struct VcMoco {
     size_t view_floats;   /* floats of N views */
 };
 
-/* ---- queue initialisation: random unit vectors (as MoCo's randn + normalize) ---- */
-
-static double rng_uniform(uint64_t *s) {
-    *s += 0x9E3779B97F4A7C15ull;
-    uint64_t z = *s;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static void init_queue(VcContext *ctx, VcBuffer queue, int K, int D, uint64_t seed) {
-    float *q = vc_calloc((size_t)(K + 1) * D, sizeof(float));
-    uint64_t s = seed ^ 0x6d6f636f71756575ull; /* "mocoqueu" */
-    for (int r = 1; r <= K; r++) {
-        double norm = 0;
-        float *row = q + (size_t)r * D;
-        for (int d = 0; d < D; d++) {
-            double u1 = rng_uniform(&s), u2 = rng_uniform(&s);
-            row[d] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
-            norm += (double)row[d] * row[d];
-        }
-        norm = sqrt(norm) > 1e-12 ? sqrt(norm) : 1e-12;
-        for (int d = 0; d < D; d++) row[d] = (float)(row[d] / norm);
-    }
-    vc_buffer_upload(ctx, queue, 0, q, (size_t)(K + 1) * D * sizeof(float));
-    free(q);
-}
 
 /* ---- the step ---- */
 
@@ -224,7 +196,7 @@ VcMethod *vc_method_moco(const VcTrainConfig *c, VcModel *m, const VcOptimConfig
     int32_t *zeros = vc_calloc((size_t)R, sizeof(int32_t));
     vc_buffer_upload(ctx, s->labels, 0, zeros, (size_t)R * sizeof(int32_t));
     free(zeros);
-    init_queue(ctx, s->queue, K, D, c->seed);
+    vc_method_init_unit_rows(ctx, s->queue, K, D, c->seed ^ 0x6d6f636f71756575ull);
     if (vc_model_optim_setup(m, opt->kind, s->state, &s->nstate, &s->params, &s->nparams) != VC_OK) goto fail;
     for (int i = 0; i < s->nstate; i++) me->state[i] = s->state[i];
     float *h = (float *)s->hyper.mapped;
