@@ -1,9 +1,9 @@
 /* test_profile.c — `vkcontrast bench`, `bench peak` and `profile --trace` on a few small
  * steps: bench's JSON parses and holds consistent numbers; the trace parses (our parser
- * and Python's json), has every dispatch of the step exactly once per step with
- * non-negative durations summing to at most the step's wall time; the table has the
- * per-layer passes and the % of peak column; the peak is cached per device; bad options
- * fail with a message. */
+ * and Python's json), has every dispatch of the step exactly once per step, each with its
+ * op's operand shapes, with non-negative durations summing to at most the step's wall
+ * time; the table has the per-layer passes and the % of peak column; the peak is cached
+ * per device; bad options fail with a message. */
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -102,7 +102,7 @@ static void test_profile_trace(const char *root) {
     const VcJson *ev = vc_json_get(j, "traceEvents");
     int *seen = vc_calloc((size_t)(STEPS * (n > 0 ? n : 1)), sizeof(int));
     double gpu_sum[STEPS] = {0}, t_submit[STEPS], t_end[STEPS];
-    int names = 0, bad_dur = 0, bad_index = 0;
+    int names = 0, bad_dur = 0, bad_index = 0, no_shape = 0, stem_convs = 0;
     for (int s = 0; s < STEPS; s++) t_submit[s] = -1, t_end[s] = -1;
     for (size_t i = 0; i < vc_json_count(ev); i++) {
         const VcJson *e = vc_json_at(ev, i);
@@ -122,6 +122,13 @@ static void test_profile_trace(const char *root) {
         if (tid == 1) { /* GPU dispatches */
             vc_json_number(arg(e, "index"), &index);
             CHECK(arg(e, "flops") && arg(e, "bytes") && arg(e, "workgroups") && arg(e, "layer"), "dispatch args");
+            const char *shape = vc_json_string(arg(e, "shape")), *layer = vc_json_string(arg(e, "layer"));
+            no_shape += !shape || !shape[0];
+            /* the stem of a batch of 8 runs its conv on 2 x 8 views of 1x28x28 */
+            if (shape && layer && !strcmp(layer, "stem") && !strncmp(name, "conv_", 5)) {
+                CHECK(!strcmp(shape, "x 16x1x28x28 w 32x1x3x3 s1 p1 -> 16x32x28x28"), "stem %s shape: %s", name, shape);
+                stem_convs++;
+            }
             if (s < 0 || s >= STEPS || index < 0 || index >= n) bad_index++;
             else seen[s * n + (int)index]++, gpu_sum[s] += dur;
         } else if (tid == 3 && s >= 0 && s < STEPS) {
@@ -130,6 +137,8 @@ static void test_profile_trace(const char *root) {
         }
     }
     CHECK(names == 3, "three named tracks (%d)", names);
+    CHECK(no_shape == 0, "every dispatch names its op's operand shapes (%d without)", no_shape);
+    CHECK(stem_convs >= 2 * STEPS, "the stem's conv dispatches carry its shape (%d seen)", stem_convs);
     CHECK(bad_dur == 0 && bad_index == 0, "durations >= 0 (%d bad), step/index in range (%d bad)", bad_dur, bad_index);
     int wrong = 0;
     for (int k = 0; k < STEPS * n; k++) wrong += seen[k] != 1;

@@ -13,6 +13,7 @@ enum { TID_GPU = 1, TID_LAYER = 2, TID_CPU = 3 };
 typedef struct Event {
     char name[48];
     char layer[40];
+    char shape[160]; /* operand shapes of the op (dispatches), "" when unknown */
     int tid;
     long step;
     int index; /* dispatch index in the step, -1 otherwise */
@@ -65,6 +66,7 @@ void vc_trace_gpu_step(VcTrace *t, const VcTiming *tm, int n, long step, double 
     for (int i = 0; i < n; i++) {
         Event *e = push(t, tm[i].label, TID_GPU, step, base + 1e-3 * tm[i].start_ms, 1e-3 * tm[i].ms);
         snprintf(e->layer, sizeof e->layer, "%s", tm[i].group ? tm[i].group : "");
+        snprintf(e->shape, sizeof e->shape, "%s", tm[i].shape ? tm[i].shape : "");
         e->index = i, e->flops = tm[i].flops, e->bytes = tm[i].bytes;
         memcpy(e->groups, tm[i].groups, sizeof e->groups);
     }
@@ -127,6 +129,7 @@ int vc_trace_write(const VcTrace *t, const char *path, const char *device) {
         }
         if (e->tid == TID_GPU) {
             vc_json_field_int(&w, "index", e->index);
+            if (e->shape[0]) vc_json_field_string(&w, "shape", e->shape);
             vc_json_put_key(&w, "workgroups");
             vc_json_begin_array(&w);
             for (int k = 0; k < 3; k++) vc_json_put_int(&w, e->groups[k]);

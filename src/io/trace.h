@@ -6,7 +6,9 @@
  * in microseconds, pid 1 and one tid per track; "M" metadata events name the process and
  * the tracks:
  *   tid 1  GPU dispatches   cat "dispatch": one event per dispatch; args: step, index,
- *                           layer, workgroups [x, y, z], flops, bytes
+ *                           layer, shape (the op's operand shapes, e.g. "x 256x32x28x28
+ *                           w 64x32x3x3 s2 p1 -> 256x64x14x14"), workgroups [x, y, z],
+ *                           flops, bytes
  *   tid 2  GPU layer passes cat "layer": contiguous dispatches of one layer group
  *   tid 3  CPU              cat "cpu": recording the step, each submit and wait
  * Times are seconds of vc_now() on the host. GPU timestamps have no common clock with

@@ -282,6 +282,7 @@ static void check_common(const VcAugment *a, VcBuffer perm, VcBuffer step) {
 
 void vc_augment_record(VcCmd *cmd, VcAugment *a, VcBuffer views, VcBuffer data, VcBuffer perm, VcBuffer step) {
     const VcAugmentShape *s = &a->shape;
+    vc_cmd_op_begin(cmd, "%d images %dx%dx%d -> %d x %d views %dx%dx%d", s->N, s->C, s->H, s->W, s->N, s->V, s->C, s->S, s->S);
     check_common(a, perm, step);
     VC_ASSERT(views.size >= vc_augment_views_bytes(a));
     VC_ASSERT(data.size >= vc_augment_data_bytes((size_t)s->n_data, s->C, s->H, s->W));
@@ -304,15 +305,18 @@ void vc_augment_record(VcCmd *cmd, VcAugment *a, VcBuffer views, VcBuffer data, 
      * four source bytes read and one float written per value, twice when contrast applies */
     double flops = pix * (40.0 + (a->cfg.blur_p > 0 ? 4.0 * a->blur_k * a->cfg.blur_p : 0));
     vc_dispatch(cmd, a->views_pipe, bufs, 9, &a->push, (uint32_t)s->N, (uint32_t)s->V, 1, "augment", flops, pix * 12.0);
+    vc_cmd_op_end(cmd);
 }
 
 void vc_augment_record_params(VcCmd *cmd, VcAugment *a, VcBuffer params, VcBuffer perm, VcBuffer step) {
     const VcAugmentShape *s = &a->shape;
+    vc_cmd_op_begin(cmd, "%d x %d views", s->N, s->V);
     check_common(a, perm, step);
     VC_ASSERT(params.size >= (size_t)s->V * s->N * sizeof(VcAugmentParams));
     VcBuffer bufs[3] = {params, perm, step};
     vc_dispatch(cmd, a->params_pipe, bufs, 3, &a->push, (uint32_t)VC_CEIL_DIV(s->N, 64), (uint32_t)s->V, 1, "augment_params",
                 0, (double)s->V * s->N * sizeof(VcAugmentParams));
+    vc_cmd_op_end(cmd);
 }
 
 int vc_augment_describe(VcAugment *a, uint32_t seed, uint32_t epoch, uint32_t index, uint32_t view, VcAugmentParams *out) {

@@ -95,6 +95,12 @@ static BatchnormPush bn_push(VcContext *ctx, int B, int C, int HW, bool vec4, co
                            .view_n = (uint32_t)(B / V), .interleave = g && g->interleave};
 }
 
+/* The op scope of a BatchNorm call: (B, C, HW) and the statistics groups. */
+static void bn_scope(VcCmd *cmd, int B, int C, int HW, uint32_t G) {
+    if (G > 1) vc_cmd_op_begin(cmd, "x %dx%dx%d (B, C, HW), %u groups", B, C, HW, G);
+    else vc_cmd_op_begin(cmd, "x %dx%dx%d (B, C, HW)", B, C, HW);
+}
+
 int vc_bn_groups_check(int B, const VcBnGroups *g) {
     if (g->groups < 1 || g->views < 1 || g->groups % g->views != 0 || B % g->groups != 0) {
         vc_set_error("BatchNorm groups: %d groups over %d views do not split a batch of %d evenly", g->groups, g->views, B);
@@ -123,8 +129,10 @@ void vc_batchnorm_forward_grouped(VcCmd *cmd, int B, int C, int HW, const VcBnGr
     /* bytes: compulsory traffic, each tensor once (x read, out written); the shader's
      * second and third walks over x are meant to hit cache */
     double elems = (double)B * C * HW;
+    bn_scope(cmd, B, C, HW, pc.G);
     vc_dispatch(cmd, bn_pipeline(ctx, false, io), bufs, 8, &pc, (uint32_t)VC_MIN(C, 65535), 1, 1,
                 training ? "batchnorm_fwd" : "batchnorm_fwd_eval", (training ? 8.0 : 3.0) * elems, 8.0 * elems);
+    vc_cmd_op_end(cmd);
 }
 
 void vc_batchnorm_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuffer x, VcBuffer gamma, VcBuffer beta,
@@ -147,8 +155,10 @@ void vc_batchnorm_backward_grouped(VcCmd *cmd, int B, int C, int HW, const VcBnG
                         range(gamma, nc), range(save_mean, ns), range(save_invstd, ns), range(d_x, nx)};
     /* bytes: compulsory traffic (d_out, x, d_x read once; d_x written) */
     double elems = (double)B * C * HW;
+    bn_scope(cmd, B, C, HW, pc.G);
     vc_dispatch(cmd, bn_pipeline(ctx, true, io), bufs, 9, &pc, (uint32_t)VC_MIN(C, 65535), 1, 1, "batchnorm_bwd",
                 11.0 * elems, 16.0 * elems);
+    vc_cmd_op_end(cmd);
 }
 
 void vc_batchnorm_backward(VcCmd *cmd, int B, int C, int HW, VcBuffer d_x, VcBuffer d_gamma, VcBuffer d_beta, VcBuffer d_out,

@@ -625,14 +625,22 @@ size_t vc_conv2d_workspace_bytes(VcContext *ctx, const VcConvShape *s) {
     return VC_MAX(cpu_plan(ctx, s).total, gpu_plan(ctx, s).total) + ALIGN;
 }
 
+/* The op scope of a conv pass: input, weight, stride/padding and output shapes. */
+static void conv_scope(VcCmd *cmd, const VcConvShape *s) {
+    vc_cmd_op_begin(cmd, "x %dx%dx%dx%d w %dx%dx%dx%d s%d p%d -> %dx%dx%dx%d", s->B, s->C_in, s->H, s->W, s->C_out,
+                    s->C_in, s->KH, s->KW, s->stride, s->pad, s->B, s->C_out, vc_conv_out_h(s), vc_conv_out_w(s));
+}
+
 void vc_conv2d_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer in, VcBuffer weight, VcBuffer work) {
     check_shape(s);
     size_t in_n = (size_t)s->B * s->C_in * s->H * s->W, out_n = (size_t)s->B * s->C_out * vc_conv_out_h(s) * vc_conv_out_w(s);
     VC_ASSERT(in.size >= in_n * 4 && out.size >= out_n * 4 && weight.size >= (size_t)s->C_out * s->C_in * s->KH * s->KW * 4);
+    conv_scope(cmd, s);
     if (use_cpu_kernels(vc_cmd_context(cmd))) {
         if (direct_ok(s)) direct_forward(cmd, s, out, in, weight, work);
         else cpu_forward(cmd, s, out, in, weight, work);
     } else gpu_forward(cmd, s, out, in, weight, work);
+    vc_cmd_op_end(cmd);
 }
 
 void vc_conv2d_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out, VcBuffer in,
@@ -642,6 +650,8 @@ void vc_conv2d_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffe
     size_t w_n = (size_t)s->C_out * s->C_in * s->KH * s->KW;
     VC_ASSERT(in.size >= in_n * 4 && d_out.size >= out_n * 4 && weight.size >= w_n * 4 && d_weight.size >= w_n * 4);
     VC_ASSERT(d_in.buf == VK_NULL_HANDLE || d_in.size >= in_n * 4);
+    conv_scope(cmd, s);
     if (use_cpu_kernels(vc_cmd_context(cmd))) cpu_backward(cmd, s, d_in, d_weight, d_out, in, weight, work);
     else gpu_backward(cmd, s, d_in, d_weight, d_out, in, weight, work);
+    vc_cmd_op_end(cmd);
 }

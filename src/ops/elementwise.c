@@ -41,6 +41,7 @@ static void ew_run(VcCmd *cmd, const char *const shader[2], size_t n, float alph
     bool vec4 = n % 4 == 0 && vc_norm_texel_ok(bufs, nbufs);
     VcPipeline *p = vc_pipeline_1d(ctx, shader[vec4], kinds[vec4][nbufs], sizeof(EwPush));
     size_t chunk = vc_norm_chunk_floats(ctx);
+    vc_cmd_op_begin(cmd, "n %zu", n);
     for (size_t start = 0; start < n; start += chunk) {
         size_t len = VC_MIN(chunk, n - start);
         VcBuffer slices[4];
@@ -48,6 +49,7 @@ static void ew_run(VcCmd *cmd, const char *const shader[2], size_t n, float alph
         EwPush pc = {(uint32_t)(vec4 ? len / 4 : len), alpha};
         vc_dispatch_1d(cmd, p, slices, nbufs, &pc, pc.n, label, flops_per * (double)len, bytes_per * (double)len);
     }
+    vc_cmd_op_end(cmd);
 }
 
 void vc_relu_forward(VcCmd *cmd, size_t n, VcBuffer out, VcBuffer x) {

@@ -10,5 +10,8 @@ void vc_fill(VcCmd *cmd, VcBuffer x, size_t n, float value) {
     VC_ASSERT(n * sizeof(float) <= x.size);
     uint32_t word;
     memcpy(&word, &value, sizeof word);
-    if (n) vc_cmd_fill(cmd, x, n * sizeof(float), word);
+    if (!n) return;
+    vc_cmd_op_begin(cmd, "n %zu", n);
+    vc_cmd_fill(cmd, x, n * sizeof(float), word);
+    vc_cmd_op_end(cmd);
 }

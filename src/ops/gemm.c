@@ -233,10 +233,13 @@ void vc_gemm(VcCmd *cmd, const VcGemmShape *s, VcBuffer a, VcBuffer b, VcBuffer 
     }
     Plan p = make_plan(ctx, s, v, texel);
     int rows = ch.mc;
+    vc_cmd_op_begin(cmd, "batch %d x (M %d, N %d, K %d)%s%s%s", batch, s->M, s->N, s->K, s->trans_a ? " A^T" : "",
+                    s->trans_b ? " B^T" : "", bias ? " +bias" : "");
     for (int b0 = 0; b0 < batch; b0 += ch.nb) {
         for (int m0 = 0; m0 < s->M; m0 += rows) {
             Chunk cur = {b0, VC_MIN(ch.nb, batch - b0), m0, VC_MIN(rows, s->M - m0)};
             record_chunk(cmd, &p, s, &cur, a, b, c, bias);
         }
     }
+    vc_cmd_op_end(cmd);
 }

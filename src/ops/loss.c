@@ -48,6 +48,7 @@ static bool use_texel(VcContext *ctx, VcBuffer b) { return vc_context_is_cpu(ctx
 /* ---- l2norm ---- */
 
 void vc_l2norm_forward(VcCmd *cmd, int rows, int D, VcBuffer out, VcBuffer x, VcBuffer norms) {
+    vc_cmd_op_begin(cmd, "x %dx%d (rows, D)", rows, D);
     VC_ASSERT(rows >= 1 && D >= 1 && (size_t)rows * D <= UINT32_MAX);
     VC_ASSERT(fits(out, (size_t)rows * D) && fits(x, (size_t)rows * D) && fits(norms, (size_t)rows));
     L2Push pc = {(uint32_t)rows, (uint32_t)D, VC_L2NORM_EPS};
@@ -55,9 +56,11 @@ void vc_l2norm_forward(VcCmd *cmd, int rows, int D, VcBuffer out, VcBuffer x, Vc
     VcBuffer b[3] = {out, x, norms};
     double n = (double)rows * D;
     vc_dispatch_1d(cmd, p, b, 3, &pc, (size_t)rows, "l2norm_fwd", 3 * n, 4 * (2 * n + rows));
+    vc_cmd_op_end(cmd);
 }
 
 void vc_l2norm_backward(VcCmd *cmd, int rows, int D, VcBuffer d_x, VcBuffer d_out, VcBuffer out, VcBuffer norms) {
+    vc_cmd_op_begin(cmd, "x %dx%d (rows, D)", rows, D);
     VC_ASSERT(rows >= 1 && D >= 1 && (size_t)rows * D <= UINT32_MAX);
     VC_ASSERT(fits(d_x, (size_t)rows * D) && fits(d_out, (size_t)rows * D) && fits(out, (size_t)rows * D) &&
               fits(norms, (size_t)rows));
@@ -66,6 +69,7 @@ void vc_l2norm_backward(VcCmd *cmd, int rows, int D, VcBuffer d_x, VcBuffer d_ou
     VcBuffer b[4] = {d_x, d_out, out, norms};
     double n = (double)rows * D;
     vc_dispatch_1d(cmd, p, b, 4, &pc, (size_t)rows, "l2norm_bwd", 5 * n, 4 * (4 * n + rows));
+    vc_cmd_op_end(cmd);
 }
 
 /* ---- row-softmax workgroups ---- */
@@ -94,6 +98,7 @@ static VcPipeline *row_pipeline(VcContext *ctx, const char *shader, const char *
 
 void vc_cross_entropy(VcCmd *cmd, int rows, int classes, VcBuffer loss, VcBuffer d_logits, VcBuffer logits, VcBuffer labels,
                       float scale) {
+    vc_cmd_op_begin(cmd, "logits %dx%d (rows, classes)", rows, classes);
     VC_ASSERT(rows >= 1 && classes >= 1 && (size_t)rows * classes <= UINT32_MAX);
     VC_ASSERT(fits(loss, 1) && fits(d_logits, (size_t)rows * classes) && fits(logits, (size_t)rows * classes) &&
               labels.size >= (size_t)rows * sizeof(int32_t));
@@ -110,6 +115,7 @@ void vc_cross_entropy(VcCmd *cmd, int rows, int classes, VcBuffer loss, VcBuffer
     p = row_pipeline(ctx, "xent_finish", "sss", sizeof pc, wg);
     VcBuffer b2[3] = {loss, d_logits, labels};
     vc_dispatch(cmd, p, b2, 3, &pc, 1, 1, 1, "xent_finish", 4.0 * rows, 4 * (3.0 * rows + 1));
+    vc_cmd_op_end(cmd);
 }
 
 /* ---- NT-Xent ---- */
@@ -133,6 +139,7 @@ static uint32_t wg_for(size_t blocks, uint32_t cap) {
 }
 
 void vc_ntxent(VcCmd *cmd, int N2, int D, float temperature, VcBuffer loss, VcBuffer dz, VcBuffer z, VcBuffer sim) {
+    vc_cmd_op_begin(cmd, "z %dx%d (2N, D) -> sim %dx%d", N2, D, N2, N2);
     VC_ASSERT(N2 >= 2 && N2 % 2 == 0 && N2 <= 65535 && D >= 1 && temperature > 0);
     VC_ASSERT((size_t)N2 * N2 <= UINT32_MAX && (size_t)N2 * D <= UINT32_MAX);
     VC_ASSERT(fits(loss, 1) && fits(dz, (size_t)N2 * D) && fits(z, (size_t)N2 * D) && fits(sim, (size_t)N2 * N2));
@@ -177,4 +184,5 @@ void vc_ntxent(VcCmd *cmd, int N2, int D, float temperature, VcBuffer loss, VcBu
     VcBuffer b3[3] = {dz, S, Z};
     vc_dispatch(cmd, vc_pipeline_get(ctx, &d3), b3, 3, &gp, (uint32_t)VC_CEIL_DIV(blocks, wg), VC_CEIL_DIV((uint32_t)N2, gm), 1,
                 "ntxent_grad", 4 * nn * D, 4 * (nd + 2 * nn + nd * (double)N2 / gm));
+    vc_cmd_op_end(cmd);
 }

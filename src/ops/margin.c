@@ -51,6 +51,7 @@ static void finish(VcCmd *cmd, int N, int D, VcBuffer loss, VcBuffer dz, VcBuffe
 
 void vc_triplet(VcCmd *cmd, int N, int D, float margin, bool hard, VcBuffer loss, VcBuffer dz, VcBuffer z,
                 const VcMarginBuffers *b, VcBuffer batch_info, VcBuffer hyper) {
+    vc_cmd_op_begin(cmd, "z %dx%d (2N, D)%s", 2 * N, D, hard ? ", hard" : ", random");
     VC_ASSERT(N >= 2 && D >= 1 && z.size >= (size_t)2 * N * D * 4 && dz.size >= (size_t)2 * N * D * 4);
     int N2 = 2 * N;
     similarity(cmd, N2, D, b->sim, z);
@@ -59,10 +60,12 @@ void vc_triplet(VcCmd *cmd, int N, int D, float margin, bool hard, VcBuffer loss
     VcBuffer rb[6] = {b->G, b->rowloss, b->sim, b->neg, batch_info, hyper};
     vc_dispatch_1d(cmd, p, rb, 6, &pc, (size_t)N2, "triplet_rows", 2.0 * N * N2, 4.0 * 2 * N2 * N2);
     finish(cmd, N, D, loss, dz, z, b);
+    vc_cmd_op_end(cmd);
 }
 
 void vc_block_loss(VcCmd *cmd, int N, int D, int block, bool hinge, VcBuffer loss, VcBuffer dz, VcBuffer z,
                    const VcMarginBuffers *b) {
+    vc_cmd_op_begin(cmd, "z %dx%d (2N, D), block %d", 2 * N, D, block);
     VC_ASSERT(block >= 1 && N % block == 0 && N / block >= 2 && z.size >= (size_t)2 * N * D * 4);
     int N2 = 2 * N;
     similarity(cmd, N2, D, b->sim, z);
@@ -71,4 +74,5 @@ void vc_block_loss(VcCmd *cmd, int N, int D, int block, bool hinge, VcBuffer los
     VcBuffer rb[3] = {b->G, b->rowloss, b->sim};
     vc_dispatch_1d(cmd, p, rb, 3, &pc, (size_t)N2, "block_rows", 4.0 * N * block, 4.0 * (N2 * N2 + 2 * N * block));
     finish(cmd, N, D, loss, dz, z, b);
+    vc_cmd_op_end(cmd);
 }

@@ -115,6 +115,7 @@ static VcBuffer group_window(const Group *gr, int r) {
 
 void vc_optim_step(VcCmd *cmd, const VcOptimConfig *cfg, const VcParam *params, int count, VcBuffer hyper) {
     if (count <= 0) return;
+    vc_cmd_op_begin(cmd, "%d parameter tensors", count);
     VcContext *ctx = vc_cmd_context(cmd);
     const VcDeviceInfo *info = vc_context_info(ctx);
     bool cpu = vc_context_is_cpu(ctx);
@@ -213,10 +214,12 @@ void vc_optim_step(VcCmd *cmd, const VcOptimConfig *cfg, const VcParam *params, 
                     (use_momentum ? 6 : 3) * nf, (use_momentum ? 20 : 12) * nf);
     }
     free(groups);
+    vc_cmd_op_end(cmd);
 }
 
 void vc_ema(VcCmd *cmd, size_t n, VcBuffer target, VcBuffer source, VcBuffer hyper) {
     if (n == 0) return;
+    vc_cmd_op_begin(cmd, "n %zu", n);
     VC_ASSERT(target.size >= n * 4 && source.size >= n * 4 && hyper.size >= 3 * sizeof(float));
     VcContext *ctx = vc_cmd_context(cmd);
     VcPipeline *p = vc_pipeline_1d(ctx, "ema", "sss", sizeof(EmaPush));
@@ -230,4 +233,5 @@ void vc_ema(VcCmd *cmd, size_t n, VcBuffer target, VcBuffer source, VcBuffer hyp
                             vc_window(hyper, 0, 3, &pc.h_off)};
         vc_dispatch_1d(cmd, p, bufs, 3, &pc, len, "ema", 3.0 * (double)len, 12.0 * (double)len);
     }
+    vc_cmd_op_end(cmd);
 }

@@ -18,14 +18,17 @@ _Static_assert(sizeof(FmaPush) <= 128 && sizeof(CopyPush) <= 128, "push constant
 double vc_peak_fma_flops(uint32_t groups, uint32_t iters) { return (double)groups * VC_PEAK_FMA_WG * iters * 64.0; }
 
 void vc_peak_fma(VcCmd *cmd, VcBuffer sums, uint32_t groups, uint32_t iters, float a, float b) {
+    vc_cmd_op_begin(cmd, "%u workgroups x %u rounds", groups, iters);
     VC_ASSERT(groups >= 1 && iters <= VC_PEAK_FMA_MAX_ITERS && sums.size >= (size_t)groups * VC_PEAK_FMA_WG * 4);
     VcPipelineDesc d = {.shader = "peak_fma", .bindings = "s", .push_size = sizeof(FmaPush)};
     FmaPush pc = {iters, a, b};
     vc_dispatch(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), &sums, 1, &pc, groups, 1, 1, "peak_fma",
                 vc_peak_fma_flops(groups, iters), (double)groups * VC_PEAK_FMA_WG * 4);
+    vc_cmd_op_end(cmd);
 }
 
 void vc_peak_copy(VcCmd *cmd, VcBuffer dst, VcBuffer src, uint32_t n, bool texel) {
+    vc_cmd_op_begin(cmd, "n %u vec4", n);
     VC_ASSERT(n >= 1 && dst.size >= (size_t)n * 16 && src.size >= (size_t)n * 16);
     VcPipelineDesc d = {.shader = texel ? "peak_copy_texel" : "peak_copy", .bindings = texel ? "st" : "ss",
                         .push_size = sizeof(CopyPush)};
@@ -39,6 +42,7 @@ void vc_peak_copy(VcCmd *cmd, VcBuffer dst, VcBuffer src, uint32_t n, bool texel
     CopyPush pc = {n, per_inv};
     VcBuffer b[2] = {vc_buffer_slice(dst, 0, (size_t)n * 16), vc_buffer_slice(src, 0, (size_t)n * 16)};
     vc_dispatch(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), b, 2, &pc, groups, 1, 1, d.shader, 0, 32.0 * n);
+    vc_cmd_op_end(cmd);
 }
 
 /* Best GPU ms of `reps` runs of a recorded one-dispatch command (after one warm-up). */

@@ -33,6 +33,7 @@ static void pool_run(VcCmd *cmd, bool backward, int B, int C, int HW, VcBuffer b
     VcPipeline *p = vc_pipeline_1d(ctx, names[backward][io], kinds[backward][io != 0], sizeof(PoolPush));
     size_t chunk_rows = vc_norm_chunk_floats(ctx) / (size_t)HW / 64 * 64;
     VC_ASSERT(chunk_rows > 0);
+    vc_cmd_op_begin(cmd, "x %dx%dx%d (B, C, HW) -> %dx%d", B, C, HW, B, C);
     for (size_t r0 = 0; r0 < rows; r0 += chunk_rows) {
         size_t nr = VC_MIN(chunk_rows, rows - r0);
         VcBuffer bg = vc_buffer_slice(big, r0 * HW * 4, nr * HW * 4), sm = vc_buffer_slice(small, r0 * 4, nr * 4);
@@ -46,6 +47,7 @@ static void pool_run(VcCmd *cmd, bool backward, int B, int C, int HW, VcBuffer b
             vc_dispatch_1d(cmd, p, b, 2, &pc, nr, "avgpool_fwd", elems, 4.0 * elems + 4.0 * nr);
         }
     }
+    vc_cmd_op_end(cmd);
 }
 
 void vc_avgpool_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuffer x) {

@@ -10,10 +10,12 @@ typedef struct {
 _Static_assert(sizeof(SchedulePush) <= 128, "push constants");
 
 void vc_schedule_step(VcCmd *cmd, const VcSchedule *s, VcBuffer counter, VcBuffer hyper, VcBuffer batch_info) {
+    vc_cmd_op_begin(cmd, "1 step");
     SchedulePush pc = {s->base_lr, s->min_factor, s->ema_m0, s->ema_ramp, s->warmup_steps, s->total_steps, s->steps_per_epoch, s->batch, s->ring_steps};
     VcPipelineDesc d = {.shader = "schedule", .bindings = "sss", .push_size = sizeof pc};
     VcBuffer bufs[3] = {counter, hyper, batch_info};
     vc_dispatch(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), bufs, 3, &pc, 1, 1, 1, "schedule", 0, 32);
+    vc_cmd_op_end(cmd);
 }
 
 float vc_schedule_lr(const VcSchedule *s, uint32_t step) {

@@ -42,6 +42,7 @@ static size_t chunk_floats(VcContext *ctx) {
 
 void vc_copy(VcCmd *cmd, size_t n, VcBuffer dst, VcBuffer src) {
     if (n == 0) return;
+    vc_cmd_op_begin(cmd, "n %zu", n);
     VC_ASSERT(dst.size >= n * 4 && src.size >= n * 4);
     VcContext *ctx = vc_cmd_context(cmd);
     VcPipeline *p = vc_pipeline_1d(ctx, "copy", "ss", sizeof(CopyPush));
@@ -52,6 +53,7 @@ void vc_copy(VcCmd *cmd, size_t n, VcBuffer dst, VcBuffer src) {
         VcBuffer bufs[2] = {vc_window(dst, first, len, &pc.d_off), vc_window(src, first, len, &pc.s_off)};
         vc_dispatch_1d(cmd, p, bufs, 2, &pc, len, "copy", 0, 8.0 * (double)len);
     }
+    vc_cmd_op_end(cmd);
 }
 
 /* A CPU device runs a workgroup as a loop on one thread: a row per invocation needs
@@ -75,6 +77,7 @@ static uint32_t row_wg(int cols) {
 void vc_reduce_rows_ex(VcCmd *cmd, VcReduceOp op, int rows, int cols, VcBuffer out, VcBuffer x, VcRowStyle style) {
     VC_ASSERT(rows >= 0 && cols >= 1);
     if (rows == 0) return;
+    vc_cmd_op_begin(cmd, "x %dx%d (rows, cols)", rows, cols);
     VcContext *ctx = vc_cmd_context(cmd);
     size_t n = (size_t)rows * (size_t)cols;
     VC_ASSERT(n <= UINT32_MAX);
@@ -98,6 +101,7 @@ void vc_reduce_rows_ex(VcCmd *cmd, VcReduceOp op, int rows, int cols, VcBuffer o
     }
     VcPipelineDesc d = {.shader = name, .bindings = "ss", .push_size = sizeof pc, .spec = {wg}, .spec_count = 1};
     vc_dispatch(cmd, vc_pipeline_get(ctx, &d), bufs, 2, &pc, gx, gy, 1, label, (double)n, 4.0 * ((double)n + rows));
+    vc_cmd_op_end(cmd);
 }
 
 void vc_reduce_sum_rows(VcCmd *cmd, int rows, int cols, VcBuffer out, VcBuffer x) {
@@ -113,6 +117,7 @@ void vc_reduce_max_rows(VcCmd *cmd, int rows, int cols, VcBuffer out, VcBuffer x
 static void rows_op(VcCmd *cmd, bool gather, int count, int D, VcBuffer a, VcBuffer b, VcBuffer idx) {
     VC_ASSERT(count >= 0 && D >= 1);
     if (count == 0) return;
+    vc_cmd_op_begin(cmd, "%d rows of %d", count, D);
     const char *shader = gather ? "gather_rows" : "scatter_rows";
     size_t n = (size_t)count * (size_t)D, table_rows = (gather ? b : a).size / 4 / (size_t)D;
     VC_ASSERT(n <= UINT32_MAX && table_rows * (size_t)D <= UINT32_MAX);
@@ -122,6 +127,7 @@ static void rows_op(VcCmd *cmd, bool gather, int count, int D, VcBuffer a, VcBuf
     VcBuffer bufs[3] = {vc_window(a, 0, a_n, &pc.a_off), vc_window(b, 0, b_n, &pc.b_off), vc_window(idx, 0, (size_t)count, &pc.i_off)};
     VcPipeline *p = vc_pipeline_1d(vc_cmd_context(cmd), shader, "sss", sizeof pc);
     vc_dispatch_1d(cmd, p, bufs, 3, &pc, n, shader, 0, 8.0 * (double)n + 4.0 * count);
+    vc_cmd_op_end(cmd);
 }
 
 void vc_gather_rows(VcCmd *cmd, int count, int D, VcBuffer out, VcBuffer x, VcBuffer idx) {
@@ -195,6 +201,7 @@ static void topk_heap(VcCmd *cmd, uint32_t rows, uint32_t cols, uint32_t k, VcBu
 void vc_topk_rows_ex(VcCmd *cmd, int rows, int cols, int k, VcBuffer values, VcBuffer indices, VcBuffer x, VcRowStyle style) {
     VC_ASSERT(rows >= 0 && k >= 1 && k <= 256 && k <= cols);
     if (rows == 0) return;
+    vc_cmd_op_begin(cmd, "x %dx%d (rows, cols), k %d", rows, cols, k);
     VcContext *ctx = vc_cmd_context(cmd);
     size_t n = (size_t)rows * (size_t)cols, nk = (size_t)rows * (size_t)k;
     VC_ASSERT(n <= UINT32_MAX && values.size >= nk * 4 && indices.size >= nk * 4 && x.size >= n * 4);
@@ -203,6 +210,7 @@ void vc_topk_rows_ex(VcCmd *cmd, int rows, int cols, int k, VcBuffer values, VcB
     bool heap = style == VC_ROWS_AUTO ? vc_context_is_cpu(ctx) : style == VC_ROWS_PER_INVOCATION;
     if (heap) {
         topk_heap(cmd, (uint32_t)rows, (uint32_t)cols, (uint32_t)k, values, indices, x);
+        vc_cmd_op_end(cmd);
         return;
     }
     TopkPush pc = {(uint32_t)rows, (uint32_t)cols, (uint32_t)k, 0, 0, 0};
@@ -213,6 +221,7 @@ void vc_topk_rows_ex(VcCmd *cmd, int rows, int cols, int k, VcBuffer values, VcB
     VcPipelineDesc d = {.shader = "topk_radix", .bindings = "sss", .push_size = sizeof pc, .spec = {256}, .spec_count = 1};
     /* work: about five passes over the row (four key bytes, the collection) */
     vc_dispatch(cmd, vc_pipeline_get(ctx, &d), bufs, 3, &pc, gx, gy, 1, "topk_rows", 5.0 * (double)n, 20.0 * (double)n + 8.0 * (double)nk);
+    vc_cmd_op_end(cmd);
 }
 
 void vc_topk_rows(VcCmd *cmd, int rows, int cols, int k, VcBuffer values, VcBuffer indices, VcBuffer x) {

@@ -11,6 +11,8 @@
  * chain, each reading what the previous wrote. The command buffer also opens with a
  * barrier so a resubmission sees everything the previous submission wrote.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -33,6 +35,8 @@ struct VcCmd {
     int ndispatch, cap_dispatch;
     bool need_barrier;
     char *group;
+    const char *shape; /* of the outermost open op scope */
+    int op_depth;
     char **strings;
     int string_count, string_cap;
     VkFence fences[FENCE_RING];
@@ -115,6 +119,21 @@ int vc_cmd_buffer(VcCmd *c, size_t bytes, const void *data, const char *what, Vc
 }
 
 void vc_cmd_group(VcCmd *c, const char *group) { c->group = (char *)keep_string(c, group); }
+
+void vc_cmd_op_begin(VcCmd *c, const char *fmt, ...) {
+    if (c->op_depth++ > 0) return;
+    char text[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    c->shape = keep_string(c, text);
+}
+
+void vc_cmd_op_end(VcCmd *c) {
+    VC_ASSERT(c->op_depth > 0 && "vc_cmd_op_end without vc_cmd_op_begin");
+    if (--c->op_depth == 0) c->shape = NULL;
+}
 
 static void barrier(VcCmd *c) {
     if (!c->need_barrier) return;
@@ -229,7 +248,8 @@ void vc_dispatch(VcCmd *c, VcPipeline *p, const VcBuffer *bufs, int nbufs, const
     barrier(c);
     int index = c->ndispatch;
     VcTiming *t = next_timing(c);
-    *t = (VcTiming){.label = keep_string(c, label), .group = c->group, .flops = flops, .bytes = bytes, .groups = {gx, gy, gz}};
+    *t = (VcTiming){.label = keep_string(c, label), .group = c->group, .flops = flops, .bytes = bytes, .groups = {gx, gy, gz},
+                    .shape = c->shape};
     if (c->timing) write_timestamp(c, 2 * index, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
     vkCmdBindPipeline(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
     vkCmdBindDescriptorSets(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &set, 0, NULL);
@@ -243,7 +263,7 @@ void vc_dispatch(VcCmd *c, VcPipeline *p, const VcBuffer *bufs, int nbufs, const
 static int transfer_begin(VcCmd *c, const char *label, double bytes) {
     barrier(c);
     int index = c->ndispatch;
-    *next_timing(c) = (VcTiming){.label = keep_string(c, label), .group = c->group, .bytes = bytes};
+    *next_timing(c) = (VcTiming){.label = keep_string(c, label), .group = c->group, .bytes = bytes, .shape = c->shape};
     if (c->timing) write_timestamp(c, 2 * index, VK_PIPELINE_STAGE_TRANSFER_BIT);
     return index;
 }
@@ -271,6 +291,7 @@ void vc_cmd_fill(VcCmd *c, VcBuffer dst, size_t bytes, uint32_t word) {
 
 void vc_cmd_end(VcCmd *c) {
     if (!c->recording) return;
+    VC_ASSERT(c->op_depth == 0 && "an op scope (vc_cmd_op_begin) left open");
     /* last dispatch wrote -> host reads after the fence */
     VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                           .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,

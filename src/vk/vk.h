@@ -146,6 +146,7 @@ typedef struct VcTiming {
     double flops, bytes; /* the op's own counts, for GFLOP/s and GB/s */
     double start_ms;   /* start, relative to the first dispatch's start in the submission */
     uint32_t groups[3]; /* workgroups dispatched (x, y, z) */
+    const char *shape; /* operand shapes of the op that recorded it (vc_cmd_op_begin), or NULL */
 } VcTiming;
 
 /* Ticks from timestamp t0 to t1 of a queue with `valid_bits` timestampValidBits: bits above
@@ -164,6 +165,12 @@ void vc_dispatch(VcCmd *cmd, VcPipeline *p, const VcBuffer *bufs, int nbufs, con
                  double flops, double bytes);
 /* Name the layer/group that following dispatches belong to (NULL to clear). */
 void vc_cmd_group(VcCmd *cmd, const char *group);
+/* An op's recording scope: between begin and end every dispatch and transfer carries the
+ * printf-formatted operand shapes (timings and traces show them, e.g. "x 256x32x28x28 ...").
+ * Scopes nest (an op built from other ops); the outermost one names the dispatches. Every
+ * begin needs its end before vc_cmd_end. */
+void vc_cmd_op_begin(VcCmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vc_cmd_op_end(VcCmd *cmd);
 /* A device buffer owned by the recording (freed by vc_cmd_free): for what an op's
  * dispatches need besides their operands, e.g. a table of parameter offsets or partial
  * sums. Filled with `bytes` from data (zeroed when data is NULL) before returning.
