@@ -29,6 +29,21 @@
 //                   loads on lavapipe, for HW = 49 (7x7) or 1 (BatchNorm1d).
 //   (neither)       floats from storage buffers: any shape.
 // BACKWARD computes the gradient instead of the forward.
+//
+// Split mode (large channels): one invocation may run only so many loop iterations
+// (lavapipe silently stops an invocation after 65535 in total), and one workgroup per
+// channel leaves a GPU idle when C is small. When a channel's walks would be too long,
+// the host cuts every group's samples into chunks of nb and records three dispatches:
+//   mode 1 STATS  workgroup (c, k): chunk k's partial sums -> part[(k G + g) C + c]
+//                 forward: sum(x - s), sum((x - s)^2) around a shift s = the group's first
+//                 value of the channel (one pass, no cancellation unless the mean is far
+//                 from every sample); backward: sum(dy), sum(dy (x - mean))
+//   mode 2 FINAL  workgroup c: folds the K chunks; forward: saved and running
+//                 statistics; backward: d_gamma, d_beta and the group sums, kept at
+//                 part[(K G + g) C + c] for mode 3
+//   mode 3 APPLY  workgroup (c, k): writes chunk k's output (forward, also eval mode) or
+//                 d_x (backward)
+// Mode 0 is the fused kernel above: everything for a channel in one dispatch.
 //! variant batchnorm_fwd
 //! variant batchnorm_fwd_v4 -DVEC4=1
 //! variant batchnorm_fwd_t1 -DTEX1=1
@@ -71,6 +86,8 @@ layout(push_constant) uniform Push {
     uint gv;       // groups per view
     uint view_n;   // samples per view, gv * B
     uint interleave;
+    uint mode;     // 0 fused, 1 stats, 2 final, 3 apply (split mode, see above)
+    uint nb;       // split mode: samples of a group per chunk
 } pc;
 
 // With VEC4 and TEX1 the read-only tensors are RGBA32F texel buffers: on lavapipe a
@@ -96,6 +113,7 @@ TENSOR_IN(4, x);                                                 // (B, C, HW)
 layout(std430, binding = 5) readonly buffer G { float gamma[]; };
 layout(std430, binding = 6) readonly buffer SM { float save_mean[]; };
 layout(std430, binding = 7) readonly buffer SI { float save_invstd[]; };
+layout(std430, binding = 9) buffer P { vec2 part[]; }; // split mode: partial and group sums
 #if VEC4 || TEX1
 // d_x is also read through a texel view of the same memory (cheaper than the SSBO
 // load on lavapipe); each element is read, then written, by the same invocation only.
@@ -111,8 +129,9 @@ layout(std430, binding = 2) readonly buffer G { float gamma[]; };
 layout(std430, binding = 3) readonly buffer Bt { float beta[]; };
 layout(std430, binding = 4) buffer RM { float running_mean[]; };
 layout(std430, binding = 5) buffer RV { float running_var[]; };
-layout(std430, binding = 6) writeonly buffer SM { float save_mean[]; };
-layout(std430, binding = 7) writeonly buffer SI { float save_invstd[]; };
+layout(std430, binding = 6) buffer SM { float save_mean[]; };   // written; read back in split mode
+layout(std430, binding = 7) buffer SI { float save_invstd[]; };
+layout(std430, binding = 8) buffer P { vec2 part[]; }; // split mode: partial sums
 #endif
 
 #if SUBGROUP
@@ -151,6 +170,10 @@ void walk_setup() {
     g_wrap = g_bstride * pc.C * pc.HWu - pc.HWu;
     g_units = pc.B * pc.HWu;
 }
+// split mode: the walk covers samples [k nb, k nb + nb) of each group (base moves there)
+uint chunks() { return (pc.B + pc.nb - 1u) / pc.nb; }
+uint chunk_base(uint base, uint k) { return base + k * pc.nb * g_bstride; }
+void chunk_units(uint k) { g_units = min(pc.nb, pc.B - k * pc.nb) * pc.HWu; }
 // first sample of group g
 uint group_base(uint g) {
     uint v = g / pc.gv, r = g % pc.gv;
@@ -174,9 +197,114 @@ void walk_next(inout Walk w) {
     }
 }
 
+#if BACKWARD
+void split_main(uint c, float n) {
+    uint k = gl_WorkGroupID.y, K = chunks(), G = pc.G;
+    if (pc.mode == 1u) {
+        chunk_units(k);
+        for (uint g = 0; g < G; g++) {
+            float mean = save_mean[g * pc.C + c];
+            T sdy = T(0), sdyx = T(0);
+            for (Walk w = walk_start(c, chunk_base(group_base(g), k)); w.t < g_units; walk_next(w)) {
+                T dy = LD(d_out, w.off);
+                sdy += dy;
+                sdyx += dy * (LD(x, w.off) - mean);
+            }
+            vec2 s = wg_sum(vec2(hsum(sdy), hsum(sdyx)));
+            if (gl_LocalInvocationID.x == 0) part[(k * G + g) * pc.C + c] = s;
+        }
+    } else if (pc.mode == 2u) {
+        if (gl_LocalInvocationID.x != 0) return;
+        vec2 all = vec2(0);
+        for (uint g = 0; g < G; g++) {
+            vec2 s = vec2(0);
+            for (uint j = 0; j < K; j++) s += part[(j * G + g) * pc.C + c];
+            s.y *= save_invstd[g * pc.C + c]; // sum(dy), sum(dy xhat)
+            part[(K * G + g) * pc.C + c] = s;
+            all += s;
+        }
+        d_beta[c] += all.x;
+        d_gamma[c] += all.y;
+    } else {
+        chunk_units(k);
+        for (uint g = 0; g < G; g++) {
+            uint sc = g * pc.C + c;
+            float mean = save_mean[sc], invstd = save_invstd[sc];
+            vec2 s = part[(K * G + g) * pc.C + c];
+            float kk = gamma[c] * invstd, a = s.x / n, bx = s.y / n * invstd;
+            for (Walk w = walk_start(c, chunk_base(group_base(g), k)); w.t < g_units; walk_next(w))
+                d_x[w.off] = LD_DX(w.off) + kk * ((LD(d_out, w.off) - a) - (LD(x, w.off) - mean) * bx);
+        }
+    }
+}
+#else
+// the shift of group g's statistics: its first value of channel c
+float shift_of(uint c, uint g) {
+    uint off = group_base(g) * pc.C * pc.HWu + c * pc.HWu;
+#if VEC4
+    return LD(x, off).x;
+#else
+    return LD(x, off);
+#endif
+}
+
+void split_main(uint c, float n) {
+    uint k = gl_WorkGroupID.y, K = chunks(), G = pc.G;
+    if (pc.mode == 1u) {
+        chunk_units(k);
+        for (uint g = 0; g < G; g++) {
+            T sh = T(shift_of(c, g)), s1 = T(0), s2 = T(0);
+            for (Walk w = walk_start(c, chunk_base(group_base(g), k)); w.t < g_units; walk_next(w)) {
+                T d = LD(x, w.off) - sh;
+                s1 += d;
+                s2 += d * d;
+            }
+            vec2 S = wg_sum(vec2(hsum(s1), hsum(s2)));
+            if (gl_LocalInvocationID.x == 0) part[(k * G + g) * pc.C + c] = S;
+        }
+    } else if (pc.mode == 2u) {
+        if (gl_LocalInvocationID.x != 0) return;
+        float mean_sum = 0, var_sum = 0;
+        for (uint g = 0; g < G; g++) {
+            vec2 S = vec2(0);
+            for (uint j = 0; j < K; j++) S += part[(j * G + g) * pc.C + c];
+            float m1 = S.x / n, var = max(S.y / n - m1 * m1, 0.0);
+            part[(K * G + g) * pc.C + c] = vec2(shift_of(c, g), m1); // the mean, unrounded, for mode 3
+            save_mean[g * pc.C + c] = shift_of(c, g) + m1;
+            save_invstd[g * pc.C + c] = 1.0 / sqrt(var + pc.eps);
+            mean_sum += shift_of(c, g) + m1;
+            var_sum += pc.n > 1 ? var * (n / (n - 1.0)) : var;
+        }
+        float Gf = float(G);
+        running_mean[c] = (1.0 - pc.momentum) * running_mean[c] + pc.momentum * (mean_sum / Gf);
+        running_var[c] = (1.0 - pc.momentum) * running_var[c] + pc.momentum * (var_sum / Gf);
+    } else {
+        chunk_units(k);
+        for (uint g = 0; g < G; g++) {
+            vec2 m; // the mean as m.x + m.y: shift and centred mean keep its low bits
+            float invstd;
+            if (pc.training != 0) {
+                m = part[(K * G + g) * pc.C + c];
+                invstd = save_invstd[g * pc.C + c];
+            } else {
+                m = vec2(running_mean[c], 0);
+                invstd = 1.0 / sqrt(running_var[c] + pc.eps);
+            }
+            float kk = gamma[c] * invstd, b = beta[c];
+            for (Walk w = walk_start(c, chunk_base(group_base(g), k)); w.t < g_units; walk_next(w))
+                out_[w.off] = ((LD(x, w.off) - m.x) - m.y) * kk + b;
+        }
+    }
+}
+#endif
+
 void main() {
     walk_setup();
     float n = float(pc.n);
+    if (pc.mode != 0u) {
+        for (uint c = gl_WorkGroupID.x; c < pc.C; c += gl_NumWorkGroups.x) split_main(c, n);
+        return;
+    }
     // more channels than groups (C > 65535): loop; c is uniform, so the barriers are too
     for (uint c = gl_WorkGroupID.x; c < pc.C; c += gl_NumWorkGroups.x) {
 #if BACKWARD

@@ -335,15 +335,18 @@ static void test_gpu_grouped(VcContext *ctx, int B, int C, int HW, Grp gr) {
     GCHECK(si, rsi, ns, 1e-12, "save_invstd");
     GCHECK(grm, rrm, nc, 1e-12, "running_mean");
     GCHECK(grv, rrv, nc, 1e-12, "running_var");
-    GCHECK(gdx, rdx, n, 1e-11, "d_x (+=)");
-    GCHECK(gdg, rdg, nc, 1e-10, "d_gamma (+=)");
+    /* d_x, d_gamma: groups of 10 values (6,3,5 with G=3) reach 3.9e-11 and 1.3e-10 on some
+     * seeds, fused and split mode alike (measured over seeds 1-6) */
+    GCHECK(gdx, rdx, n, 2e-10, "d_x (+=)");
+    GCHECK(gdg, rdg, nc, 1e-9, "d_gamma (+=)");
     GCHECK(gdb, rdb, nc, 1e-10, "d_beta (+=)");
     /* the ungrouped normalization is far from the grouped one */
     double *plain = vc_malloc(n * 8), *prm = to_double(rm, nc), *prv = to_double(rv, nc), *psm = vc_malloc(nc * 8),
            *psi = vc_malloc(nc * 8);
     ref_batchnorm_forward(B, C, HW, plain, rx, rg, rbe, prm, prv, psm, psi, true, MOMENTUM, EPS);
     double d = th_nmse_d(out, plain, n);
-    CHECK(d > 1e-3, "grouped (%d,%d,%d) G=%d: output equals the ungrouped one (nmse %.3g)", B, C, HW, gr.G, d);
+    /* (group means differ by ~1/sqrt(values per group): nmse ~1e-3 here; equal would be ~1e-14) */
+    CHECK(d > 1e-6, "grouped (%d,%d,%d) G=%d: output differs from the ungrouped one (nmse %.3g)", B, C, HW, gr.G, d);
     VcBuffer all[] = {bx, bdy, bdx, bg, bbe, brm, brv, bdg, bdb, bout, bsm, bsi};
     for (size_t i = 0; i < VC_COUNTOF(all); i++) vc_buffer_free(ctx, &all[i]);
     void *mem[] = {x, dy, dx0, g, be, rm, rv, dg0, db0, rx, rdy, rdx, rg, rbe, rrm, rrv, rdg, rdb, rout, rsm, rsi, out, sm,
@@ -399,6 +402,23 @@ int main(void) {
     test_in_place(ctx, 5, 7, 13); /* floats from storage buffers */
     /* the stem at batch 256, 28x28: 200704 values per channel */
     test_gpu(ctx, 256, 32, 784, b, true);
+    /* Split mode (chunks of a channel's samples over several workgroups, three dispatches):
+     * automatic when one invocation would loop too long — 600 samples of 28x28 is past
+     * lavapipe's per-invocation limit for the fused kernel (its output stopped at about
+     * 782k values of a 1100-sample channel before split mode existed) — and forced with
+     * small chunks (VKCONTRAST_BN_SPLIT=nb) on odd shapes, ungrouped and grouped. */
+    test_gpu(ctx, 600, 2, 784, b, false);
+    static const int split_nb[] = {1, 2, 3};
+    for (size_t k = 0; k < VC_COUNTOF(split_nb); k++) {
+        char nb[8];
+        snprintf(nb, sizeof nb, "%d", split_nb[k]);
+        setenv("VKCONTRAST_BN_SPLIT", nb, 1);
+        printf("  split mode, chunks of %d samples:\n", split_nb[k]);
+        for (size_t i = 0; i < 10; i++) test_gpu(ctx, shapes[i][0], shapes[i][1], shapes[i][2], b, false);
+        test_in_place(ctx, 5, 7, 13);
+        if (k == 1) test_grouped(ctx);
+        unsetenv("VKCONTRAST_BN_SPLIT");
+    }
 
     /* On CPU devices (subgroupAdd by default) the shared-memory tree that GPUs use, on
      * the smaller shapes; so lavapipe runs both variants. (Not the reverse on GPUs: a
@@ -410,6 +430,11 @@ int main(void) {
         for (size_t i = 0; i < 9; i++) test_gpu(ctx, shapes[i][0], shapes[i][1], shapes[i][2], b, false);
         test_gpu(ctx, 64, 16, 300, b, false);
         test_grouped(ctx);
+        setenv("VKCONTRAST_BN_SPLIT", "2", 1);
+        printf("  reduction variant 'tree', split mode, chunks of 2 samples:\n");
+        for (size_t i = 0; i < 9; i++) test_gpu(ctx, shapes[i][0], shapes[i][1], shapes[i][2], b, false);
+        test_grouped(ctx);
+        unsetenv("VKCONTRAST_BN_SPLIT");
         unsetenv("VKCONTRAST_BN_REDUCE");
     }
     test_grouped(ctx);

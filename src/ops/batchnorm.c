@@ -3,7 +3,11 @@
  * One dispatch per call: one workgroup per channel reduces the channel's B*HW values
  * (two-pass mean and variance in the forward, sum(dy) and sum(dy xhat) in the backward)
  * and then writes the channel's output, so there is no scratch buffer and nothing
- * caller-visible beyond the declared API. The channel loop inside the shader covers
+ * caller-visible beyond the declared API. Channels too long for one invocation's loop
+ * budget (lavapipe stops an invocation after 65535 loop iterations, silently: the stem
+ * at 1100 views of 28x28 lost a third of its output) run in split mode instead: chunks of
+ * samples per workgroup, partial sums in a recording-owned buffer, three dispatches
+ * (stats, fold, apply; see the shader). The channel loop inside the shader covers
  * C > 65535. With HW % 4 == 0 the vec4 build is used (a quarter of the loads and index
  * arithmetic), else with B*C*HW % 4 == 0 the float build that reads through texel
  * views, else the float build on storage buffers.
@@ -29,10 +33,15 @@ typedef struct {
     uint32_t B, C, HWu, n, training;
     float momentum, eps;
     uint32_t G, gv, view_n, interleave; /* groups: see shaders/batchnorm.comp */
+    uint32_t mode, nb;                  /* split mode: see shaders/batchnorm.comp */
 } BatchnormPush;
 _Static_assert(sizeof(BatchnormPush) <= 128, "push constants");
 
 #define BN_WG_GPU 256u
+/* Loop iterations one invocation may run per dispatch: lavapipe stops an invocation
+ * silently after 65535 in total (all loops together); half of it leaves room for the
+ * channel and group loops around the walks. */
+#define BN_ITER_BUDGET 32768u
 
 /* the [0, bytes) range of b, checked */
 static VcBuffer range(VcBuffer b, size_t bytes) {
@@ -54,6 +63,13 @@ static bool use_subgroup(VcContext *ctx) {
     return can && vc_context_is_cpu(ctx);
 }
 
+/* Lanes per workgroup: one subgroup, or a power of two for the tree (128 is the Vulkan
+ * minimum of maxComputeWorkGroupInvocations). */
+static uint32_t bn_wg(VcContext *ctx) {
+    uint32_t wg = use_subgroup(ctx) ? vc_context_info(ctx)->subgroup_size : BN_WG_GPU;
+    return wg > vc_context_info(ctx)->max_workgroup_invocations ? 128 : wg;
+}
+
 /* How the shader reads tensors (see shaders/batchnorm.comp). */
 typedef enum { BN_IO_SSBO, BN_IO_VEC4, BN_IO_TEX1 } BnIo;
 
@@ -70,22 +86,56 @@ static VcPipeline *bn_pipeline(VcContext *ctx, bool backward, BnIo io) {
         {{"batchnorm_fwd", "batchnorm_fwd_sg"}, {"batchnorm_fwd_v4", "batchnorm_fwd_v4_sg"}, {"batchnorm_fwd_t1", "batchnorm_fwd_t1_sg"}},
         {{"batchnorm_bwd", "batchnorm_bwd_sg"}, {"batchnorm_bwd_v4", "batchnorm_bwd_v4_sg"}, {"batchnorm_bwd_t1", "batchnorm_bwd_t1_sg"}}};
     /* texel builds read x (forward), d_out, x and d_x again (backward) as texel buffers */
-    static const char *const bindings[2][2] = {{"ssssssss", "stssssss"}, {"sssssssss", "sssttssst"}};
-    bool sg = use_subgroup(ctx);
-    /* the tree needs a power of two; 128 is the Vulkan minimum of maxComputeWorkGroupInvocations */
-    uint32_t wg = sg ? vc_context_info(ctx)->subgroup_size : BN_WG_GPU;
-    if (wg > vc_context_info(ctx)->max_workgroup_invocations) wg = 128;
-    VcPipelineDesc d = {.shader = names[backward][io][sg], .bindings = bindings[backward][io != BN_IO_SSBO],
-                        .push_size = sizeof(BatchnormPush), .spec = {wg}, .spec_count = 1};
+    static const char *const bindings[2][2] = {{"sssssssss", "stsssssss"}, {"ssssssssss", "sssttsssts"}};
+    VcPipelineDesc d = {.shader = names[backward][io][use_subgroup(ctx)], .bindings = bindings[backward][io != BN_IO_SSBO],
+                        .push_size = sizeof(BatchnormPush), .spec = {bn_wg(ctx)}, .spec_count = 1};
     return vc_pipeline_get(ctx, &d);
+}
+
+/* Split mode (shaders/batchnorm.comp): the samples of a group per chunk so that no
+ * invocation runs more than BN_ITER_BUDGET loop iterations in one dispatch, or 0 when
+ * the fused kernel stays within it (`walks` walks over each group). The environment
+ * variable VKCONTRAST_BN_SPLIT=nb forces split mode with chunks of nb (tests). */
+static uint32_t bn_split(VcContext *ctx, const BatchnormPush *pc, int walks) {
+    const char *force = getenv("VKCONTRAST_BN_SPLIT");
+    if (force && atoi(force) > 0) return VC_MIN((uint32_t)atoi(force), pc->B);
+    uint64_t wg = bn_wg(ctx), rounds = VC_CEIL_DIV((uint64_t)pc->C, 65535) * pc->G; /* channel and group loops */
+    if (rounds * walks * VC_CEIL_DIV((uint64_t)pc->B * pc->HWu, wg) <= BN_ITER_BUDGET) return 0;
+    uint64_t nb = BN_ITER_BUDGET / rounds * wg / pc->HWu; /* one walk per dispatch */
+    VC_ASSERT(nb >= 1 && "BatchNorm: one sample's channel is too long for one invocation's loop budget");
+    return (uint32_t)VC_MIN(nb, (uint64_t)pc->B);
+}
+
+/* Record a call: fused (one dispatch), or split mode's dispatches for chunks of nb. */
+static void bn_record(VcCmd *cmd, VcPipeline *p, VcBuffer *bufs, int nbufs, BatchnormPush pc, uint32_t nb, bool stats,
+                      const char *label, double flops, double bytes) {
+    uint32_t gx = (uint32_t)VC_MIN(pc.C, 65535u);
+    if (!nb) {
+        bufs[nbufs - 1] = bufs[2]; /* the partial sums are not used */
+        vc_dispatch(cmd, p, bufs, nbufs, &pc, gx, 1, 1, label, flops, bytes);
+        return;
+    }
+    uint32_t K = VC_CEIL_DIV(pc.B, nb);
+    VC_ASSERT(vc_cmd_buffer(cmd, (size_t)(K + 1) * pc.G * pc.C * 8, NULL, "BatchNorm partial sums", &bufs[nbufs - 1]) == VC_OK);
+    pc.nb = nb;
+    if (stats) {
+        pc.mode = 1;
+        vc_dispatch(cmd, p, bufs, nbufs, &pc, gx, K, 1, label, flops / 2, bytes / 2);
+        pc.mode = 2;
+        vc_dispatch(cmd, p, bufs, nbufs, &pc, gx, 1, 1, label, 0, 16.0 * K * pc.G * pc.C);
+    }
+    pc.mode = 3;
+    vc_dispatch(cmd, p, bufs, nbufs, &pc, gx, K, 1, label, stats ? flops / 2 : flops, stats ? bytes / 2 : bytes);
 }
 
 /* The push constants of a call over (B, C, HW) with groups g (NULL: one group). */
 static BatchnormPush bn_push(VcContext *ctx, int B, int C, int HW, bool vec4, const VcBnGroups *g) {
     VC_ASSERT(B > 0 && C > 0 && HW > 0);
     /* A channel spans the whole tensor, so it is bound whole: a tensor larger than the
-     * device's storage-buffer range (128 MiB on lavapipe) is not supported here; the
-     * layer has to keep activations below it (e.g. by splitting the batch differently). */
+     * device's storage-buffer range (128 MiB on lavapipe) is not supported here. Not
+     * reachable from `train` on lavapipe: resnet18 at 32x32 reaches 128 MiB at batch 256,
+     * and at batch 300 its activations already exceed the 2 GiB allocation limit, which
+     * `train` reports. */
     VC_ASSERT((uint64_t)B * (uint64_t)C * (uint64_t)HW * 4 <= vc_context_info(ctx)->max_storage_buffer_range);
     int G = g ? g->groups : 1, V = g ? g->views : 1;
     VC_ASSERT(G >= 1 && V >= 1 && G % V == 0 && B % G == 0);
@@ -124,14 +174,14 @@ void vc_batchnorm_forward_grouped(VcCmd *cmd, int B, int C, int HW, const VcBnGr
     if (!training && !save_mean.buf) save_mean = gamma;
     if (!training && !save_invstd.buf) save_invstd = gamma;
     if (!training) ns = nc;
-    VcBuffer bufs[8] = {range(out, nx),          range(x, nx),           range(gamma, nc),     range(beta, nc),
+    VcBuffer bufs[9] = {range(out, nx),          range(x, nx),           range(gamma, nc),     range(beta, nc),
                         range(running_mean, nc), range(running_var, nc), range(save_mean, ns), range(save_invstd, ns)};
     /* bytes: compulsory traffic, each tensor once (x read, out written); the shader's
      * second and third walks over x are meant to hit cache */
     double elems = (double)B * C * HW;
     bn_scope(cmd, B, C, HW, pc.G);
-    vc_dispatch(cmd, bn_pipeline(ctx, false, io), bufs, 8, &pc, (uint32_t)VC_MIN(C, 65535), 1, 1,
-                training ? "batchnorm_fwd" : "batchnorm_fwd_eval", (training ? 8.0 : 3.0) * elems, 8.0 * elems);
+    bn_record(cmd, bn_pipeline(ctx, false, io), bufs, 9, pc, bn_split(ctx, &pc, training ? 3 : 1), training,
+              training ? "batchnorm_fwd" : "batchnorm_fwd_eval", (training ? 8.0 : 3.0) * elems, 8.0 * elems);
     vc_cmd_op_end(cmd);
 }
 
@@ -151,13 +201,13 @@ void vc_batchnorm_backward_grouped(VcCmd *cmd, int B, int C, int HW, const VcBnG
     BatchnormPush pc = bn_push(ctx, B, C, HW, io == BN_IO_VEC4, groups);
     size_t nx = (size_t)B * C * HW * 4, nc = (size_t)C * 4, ns = nc * pc.G;
     /* binding 8: d_x again, read through a texel view in the texel builds */
-    VcBuffer bufs[9] = {range(d_x, nx), range(d_gamma, nc),   range(d_beta, nc),      range(d_out, nx), range(x, nx),
-                        range(gamma, nc), range(save_mean, ns), range(save_invstd, ns), range(d_x, nx)};
+    VcBuffer bufs[10] = {range(d_x, nx), range(d_gamma, nc),   range(d_beta, nc),      range(d_out, nx), range(x, nx),
+                         range(gamma, nc), range(save_mean, ns), range(save_invstd, ns), range(d_x, nx)};
     /* bytes: compulsory traffic (d_out, x, d_x read once; d_x written) */
     double elems = (double)B * C * HW;
     bn_scope(cmd, B, C, HW, pc.G);
-    vc_dispatch(cmd, bn_pipeline(ctx, true, io), bufs, 9, &pc, (uint32_t)VC_MIN(C, 65535), 1, 1, "batchnorm_bwd",
-                11.0 * elems, 16.0 * elems);
+    bn_record(cmd, bn_pipeline(ctx, true, io), bufs, 10, pc, bn_split(ctx, &pc, 2), true, "batchnorm_bwd", 11.0 * elems,
+              16.0 * elems);
     vc_cmd_op_end(cmd);
 }
 
