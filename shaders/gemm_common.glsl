@@ -16,6 +16,8 @@ layout(push_constant) uniform Push {
     uint stride_a, stride_b, stride_c;
     float alpha, beta;
     uint flags; // 1: add bias; 2: C may be written as vec4 (gemm_reg only)
+    uint lk;    // row length of K-contiguous operands (A (M, K), B (N, K)); K <= lk when
+                // the host runs K in chunks (lavapipe's loop limit), else lk = K
 } pc;
 
 layout(std430, binding = 2) buffer BufC { float c[]; };

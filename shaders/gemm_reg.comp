@@ -83,7 +83,7 @@ void load_step(uint a0, uint b0, uint m0, uint n0, uint kq, bool tail, int d) {
     if (!TRANS_A) {
         uint K4 = pc.K / 4u, kc = min(kq, K4 - 1u);
         [[unroll]] for (int i = 0; i < TM; i++) {
-            vec4 t = texelFetch(ta, int(a0 + min(m0 + i, pc.M - 1u) * K4 + kc));
+            vec4 t = texelFetch(ta, int(a0 + min(m0 + i, pc.M - 1u) * (pc.lk / 4u) + kc));
             ra[d * TM + i] = tail ? vec4(0.0) : t;
         }
     } else {
@@ -103,7 +103,7 @@ void load_step(uint a0, uint b0, uint m0, uint n0, uint kq, bool tail, int d) {
     if (TRANS_B) {
         uint K4 = pc.K / 4u, kc = min(kq, K4 - 1u);
         [[unroll]] for (int j = 0; j < TN; j++) {
-            vec4 t = texelFetch(tb, int(b0 + min(n0 + j, pc.N - 1u) * K4 + kc));
+            vec4 t = texelFetch(tb, int(b0 + min(n0 + j, pc.N - 1u) * (pc.lk / 4u) + kc));
             rb[d * TN + j] = tail ? vec4(0.0) : t;
         }
     } else {
@@ -126,12 +126,12 @@ void load_step(uint a0, uint b0, uint m0, uint n0, uint kq, bool tail, int d) {
         bool zero = tail && k + q >= pc.K;
         [[unroll]] for (int i = 0; i < TM; i++) {
             uint m = min(m0 + i, pc.M - 1u);
-            float v = a[a0 + (TRANS_A ? kk * pc.M + m : m * pc.K + kk)];
+            float v = a[a0 + (TRANS_A ? kk * pc.M + m : m * pc.lk + kk)];
             ra[d * TM + i][q] = zero ? 0.0 : v;
         }
         [[unroll]] for (int j = 0; j < TN; j++) {
             uint n = min(n0 + j, pc.N - 1u);
-            float v = b[b0 + (TRANS_B ? n * pc.K + kk : kk * pc.N + n)];
+            float v = b[b0 + (TRANS_B ? n * pc.lk + kk : kk * pc.N + n)];
             rb[d * TN + j][q] = zero ? 0.0 : v;
         }
     }

@@ -22,8 +22,8 @@ void main() {
         for (uint n = gl_GlobalInvocationID.x; n < pc.N; n += step_n) {
             float acc = 0.0;
             for (uint k = 0u; k < pc.K; k++) {
-                float x = a[a0 + (TRANS_A ? k * pc.M + m : m * pc.K + k)];
-                float y = b[b0 + (TRANS_B ? n * pc.K + k : k * pc.N + n)];
+                float x = a[a0 + (TRANS_A ? k * pc.M + m : m * pc.lk + k)];
+                float y = b[b0 + (TRANS_B ? n * pc.lk + k : k * pc.N + n)];
                 acc += x * y;
             }
             gemm_store(z, m, n, acc);

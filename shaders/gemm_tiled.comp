@@ -58,7 +58,7 @@ void main() {
                     else { k = e % BK; m = e / BK; }         // A (M, K): k contiguous
                     uint gm = m0 + m, gk = k0 + k;
                     float v = 0.0;
-                    if (gm < pc.M && gk < pc.K) v = a[a0 + (TRANS_A ? gk * pc.M + gm : gm * pc.K + gk)];
+                    if (gm < pc.M && gk < pc.K) v = a[a0 + (TRANS_A ? gk * pc.M + gm : gm * pc.lk + gk)];
                     sa[k * SA + m / 4u][m % 4u] = v;
                 }
                 for (uint e = tid; e < BN * BK; e += 256u) {
@@ -67,7 +67,7 @@ void main() {
                     else { n = e % BN; k = e / BN; }         // B (K, N): n contiguous
                     uint gn = n0 + n, gk = k0 + k;
                     float v = 0.0;
-                    if (gn < pc.N && gk < pc.K) v = b[b0 + (TRANS_B ? gn * pc.K + gk : gk * pc.N + gn)];
+                    if (gn < pc.N && gk < pc.K) v = b[b0 + (TRANS_B ? gn * pc.lk + gk : gk * pc.N + gn)];
                     sb[k * SB + n / 4u][n % 4u] = v;
                 }
                 barrier(); // tiles written -> tiles read

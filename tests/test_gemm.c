@@ -287,6 +287,30 @@ static void test_tiled_big_blocks(VcContext *ctx) {
     vc_gemm_force_variant(VC_GEMM_AUTO);
 }
 
+/* A reduction longer than one invocation may loop on lavapipe (65535 iterations, then it
+ * stops silently: before K was chunked, 9 x 10 x 600000 came out wrong in every kernel).
+ * Every kernel, all four transpose cases, with beta, alpha and bias (applied once). */
+static void test_long_k(VcContext *ctx) {
+    for (int v = VC_GEMM_SIMPLE; v < VC_GEMM_VARIANT_COUNT; v++) {
+        vc_gemm_force_variant((VcGemmVariant)v);
+        /* K past the limit of the simple kernel (one iteration per k) and gemm_reg (one per
+         * 8 k); the tiled kernel (one per 16-32 k) gets the same chunks, checked at 70000
+         * for speed. Simple and tiled run NT (both operands K-contiguous) and TN. */
+        bool reg = v == VC_GEMM_TEXEL;
+        for (int t = reg ? 0 : 1; t < (reg ? 4 : 3); t++) {
+            VcGemmShape s = {.M = 9, .N = 12, .K = reg ? 600000 : 70000, .trans_a = t & 1, .trans_b = t >> 1, .alpha = 0.5f,
+                             .beta = 1};
+            Opts o = {.bias = true, .alpha = 0.5f, .beta = 1, .off = 4};
+            run_case(ctx, &s, &o, "long K");
+        }
+    }
+    vc_gemm_force_variant(VC_GEMM_TEXEL); /* K not a multiple of 4: storage-buffer loads, beta 0 */
+    VcGemmShape s = {.M = 5, .N = 3, .K = 70001, .trans_b = true, .alpha = 1, .beta = 0};
+    Opts o = {.bias = true, .alpha = 1, .beta = 0, .off = 1};
+    run_case(ctx, &s, &o, "long odd K");
+    vc_gemm_force_variant(VC_GEMM_AUTO);
+}
+
 /* A batch too long for one dispatch (z <= 65535). */
 static void test_long_batch(VcContext *ctx) {
     int batch = 70001;
@@ -348,5 +372,6 @@ int main(void) {
     test_tiled_big_blocks(ctx);
     test_long_batch(ctx);
     test_huge_c(ctx);
+    test_long_k(ctx);
     return th_finish();
 }

@@ -19,6 +19,12 @@
  * exceeds the device's limits (maxStorageBufferRange, maxTexelBufferElements; 128 MiB on
  * lavapipe) or the batch exceeds 65535 groups in z, the call is split into several
  * dispatches over batch items, then over rows of C (when A is not transposed).
+ *
+ * Long reductions: K > GEMM_MAX_K runs as dispatches over chunks of K, each adding its
+ * partial product to C (the first applies beta and the bias, the rest beta = 1), because
+ * lavapipe silently stops an invocation after 65535 loop iterations (a 9 x 10 x 600000
+ * product came out wrong in every kernel before). K-contiguous operands keep their row
+ * length lk = K in the push constants while the loop runs over the chunk.
  */
 #include "ops/gemm.h"
 
@@ -34,6 +40,7 @@ typedef struct GemmPush {
     uint32_t stride_a, stride_b, stride_c;  /* elements between batch items */
     float alpha, beta;
     uint32_t flags; /* 1: add bias; 2: C rows in whole vec4 (gemm_reg writes vec4) */
+    uint32_t lk;    /* row length of K-contiguous operands (the whole K) */
 } GemmPush;
 _Static_assert(sizeof(GemmPush) <= 128, "push constants");
 
@@ -43,6 +50,7 @@ _Static_assert(sizeof(GemmPush) <= 128, "push constants");
 #define REG_SSBO_TN 8   /* gemm_reg_ssbo: smaller, as its loads make much more code to compile */
 #define REG_WG 16       /* invocations per workgroup of gemm_reg */
 #define SIMPLE_WG 16    /* 16 x 16 workgroups of gemm_simple */
+#define GEMM_MAX_K 16384 /* K per dispatch (a multiple of 4): loop iterations stay far below 65535 */
 
 static VcGemmVariant g_forced = VC_GEMM_AUTO;
 
@@ -76,16 +84,18 @@ static VcBuffer bind_range(VcBuffer b, size_t first, size_t count, bool texel, u
     return (VcBuffer){.buf = b.buf, .offset = aligned, .size = end - aligned};
 }
 
-/* What one dispatch covers: batch items [b0, b0 + nb), rows of C [m0, m0 + mc). */
-typedef struct Chunk { int b0, nb, m0, mc; } Chunk;
+/* What one dispatch covers: batch items [b0, b0 + nb), rows of C [m0, m0 + mc), the
+ * reduction over [k0, k0 + kc). */
+typedef struct Chunk { int b0, nb, m0, mc, k0, kc; } Chunk;
 
 /* Elements of each operand one dispatch reads or writes (from item b0's first element). */
 static void chunk_extent(const VcGemmShape *s, const Chunk *ch, size_t ext[3], size_t first[3]) {
-    size_t M = (size_t)s->M, N = (size_t)s->N, K = (size_t)s->K;
+    size_t M = (size_t)s->M, N = (size_t)s->N, K = (size_t)s->K, k0 = (size_t)ch->k0, kc = (size_t)ch->kc;
     size_t last = (size_t)(ch->nb - 1);
-    if (s->trans_a) first[0] = ch->b0 * s->stride_a + ch->m0, ext[0] = last * s->stride_a + (K - 1) * M + ch->mc;
-    else first[0] = ch->b0 * s->stride_a + ch->m0 * K, ext[0] = last * s->stride_a + ch->mc * K;
-    first[1] = ch->b0 * s->stride_b, ext[1] = last * s->stride_b + K * N;
+    if (s->trans_a) first[0] = ch->b0 * s->stride_a + k0 * M + ch->m0, ext[0] = last * s->stride_a + (kc - 1) * M + ch->mc;
+    else first[0] = ch->b0 * s->stride_a + ch->m0 * K + k0, ext[0] = last * s->stride_a + (ch->mc - 1) * K + kc;
+    if (s->trans_b) first[1] = ch->b0 * s->stride_b + k0, ext[1] = last * s->stride_b + (N - 1) * K + kc;
+    else first[1] = ch->b0 * s->stride_b + k0 * N, ext[1] = last * s->stride_b + kc * N;
     first[2] = ch->b0 * s->stride_c + ch->m0 * N, ext[2] = last * s->stride_c + ch->mc * N;
 }
 
@@ -153,9 +163,11 @@ static void record_chunk(VcCmd *cmd, const Plan *p, const VcGemmShape *s, const 
     size_t ext[3], first[3];
     chunk_extent(s, ch, ext, first);
     bool texel = p->bindings[0] == 't';
-    GemmPush pc = {.M = (uint32_t)ch->mc, .N = (uint32_t)s->N, .K = (uint32_t)s->K,
+    bool first_k = ch->k0 == 0; /* later K chunks add to what the first wrote */
+    if (!first_k) bias = NULL;
+    GemmPush pc = {.M = (uint32_t)ch->mc, .N = (uint32_t)s->N, .K = (uint32_t)ch->kc, .lk = (uint32_t)s->K,
                    .stride_a = (uint32_t)s->stride_a, .stride_b = (uint32_t)s->stride_b, .stride_c = (uint32_t)s->stride_c,
-                   .alpha = s->alpha == 0.0f ? 1.0f : s->alpha, .beta = s->beta, .flags = bias != NULL};
+                   .alpha = s->alpha == 0.0f ? 1.0f : s->alpha, .beta = first_k ? s->beta : 1.0f, .flags = bias != NULL};
     VcBuffer bufs[4];
     bufs[0] = bind_range(a, first[0], ext[0], texel, &pc.a_off);
     bufs[1] = bind_range(b, first[1], ext[1], texel, &pc.b_off);
@@ -177,8 +189,8 @@ static void record_chunk(VcCmd *cmd, const Plan *p, const VcGemmShape *s, const 
         gx = (uint32_t)VC_MIN(((size_t)s->N + p->bn - 1) / p->bn, 65535);
         gy = (uint32_t)VC_MIN(((size_t)ch->mc + p->bm - 1) / p->bm, 65535);
     }
-    double items = ch->nb, M = ch->mc, N = s->N, K = s->K;
-    double bytes = 4.0 * items * (M * K + K * N + M * N * (s->beta != 0.0f ? 2 : 1));
+    double items = ch->nb, M = ch->mc, N = s->N, K = ch->kc;
+    double bytes = 4.0 * items * (M * K + K * N + M * N * (pc.beta != 0.0f ? 2 : 1));
     vc_dispatch(cmd, p->pipe, bufs, 4, &pc, gx, gy, (uint32_t)ch->nb, "gemm", 2.0 * items * M * N * K, bytes);
 }
 
@@ -191,11 +203,12 @@ static bool choose(VcContext *ctx, const VcGemmShape *s, VcBuffer a, VcBuffer b,
     int batch = batch_of(s);
     *v = g_forced != VC_GEMM_AUTO ? g_forced : vc_context_is_cpu(ctx) ? VC_GEMM_TEXEL : VC_GEMM_TILED;
     *texel = *v == VC_GEMM_TEXEL && texel_ok(s, a, b);
-    *ch = (Chunk){.b0 = 0, .nb = VC_MIN(batch, 65535), .m0 = 0, .mc = s->M};
+    int kc = VC_MIN(s->K, GEMM_MAX_K);
+    *ch = (Chunk){.b0 = 0, .nb = VC_MIN(batch, 65535), .m0 = 0, .mc = s->M, .k0 = 0, .kc = kc};
     while (!chunk_fits(info, s, ch, *texel)) {
         if (ch->nb > 1) ch->nb = (ch->nb + 1) / 2;
         else if (!s->trans_a && ch->mc > 64) ch->mc = (ch->mc + 1) / 2;
-        else if (*texel) { *texel = false; *ch = (Chunk){0, VC_MIN(batch, 65535), 0, s->M}; }
+        else if (*texel) { *texel = false; *ch = (Chunk){0, VC_MIN(batch, 65535), 0, s->M, 0, kc}; }
         else return false;
     }
     return true;
@@ -237,8 +250,10 @@ void vc_gemm(VcCmd *cmd, const VcGemmShape *s, VcBuffer a, VcBuffer b, VcBuffer 
                     s->trans_b ? " B^T" : "", bias ? " +bias" : "");
     for (int b0 = 0; b0 < batch; b0 += ch.nb) {
         for (int m0 = 0; m0 < s->M; m0 += rows) {
-            Chunk cur = {b0, VC_MIN(ch.nb, batch - b0), m0, VC_MIN(rows, s->M - m0)};
-            record_chunk(cmd, &p, s, &cur, a, b, c, bias);
+            for (int k0 = 0; k0 < s->K; k0 += ch.kc) {
+                Chunk cur = {b0, VC_MIN(ch.nb, batch - b0), m0, VC_MIN(rows, s->M - m0), k0, VC_MIN(ch.kc, s->K - k0)};
+                record_chunk(cmd, &p, s, &cur, a, b, c, bias);
+            }
         }
     }
     vc_cmd_op_end(cmd);
