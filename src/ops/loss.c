@@ -49,7 +49,7 @@ static bool use_texel(VcContext *ctx, VcBuffer b) { return vc_context_is_cpu(ctx
 
 void vc_l2norm_forward(VcCmd *cmd, int rows, int D, VcBuffer out, VcBuffer x, VcBuffer norms) {
     vc_cmd_op_begin(cmd, "x %dx%d (rows, D)", rows, D);
-    VC_ASSERT(rows >= 1 && D >= 1 && (size_t)rows * D <= UINT32_MAX);
+    VC_ASSERT(rows >= 1 && D >= 1 && D <= VC_L2NORM_MAX_D && (size_t)rows * D <= UINT32_MAX);
     VC_ASSERT(fits(out, (size_t)rows * D) && fits(x, (size_t)rows * D) && fits(norms, (size_t)rows));
     L2Push pc = {(uint32_t)rows, (uint32_t)D, VC_L2NORM_EPS};
     VcPipeline *p = vc_pipeline_1d(vc_cmd_context(cmd), "l2norm_fwd", "sss", sizeof pc);
@@ -61,7 +61,7 @@ void vc_l2norm_forward(VcCmd *cmd, int rows, int D, VcBuffer out, VcBuffer x, Vc
 
 void vc_l2norm_backward(VcCmd *cmd, int rows, int D, VcBuffer d_x, VcBuffer d_out, VcBuffer out, VcBuffer norms) {
     vc_cmd_op_begin(cmd, "x %dx%d (rows, D)", rows, D);
-    VC_ASSERT(rows >= 1 && D >= 1 && (size_t)rows * D <= UINT32_MAX);
+    VC_ASSERT(rows >= 1 && D >= 1 && D <= VC_L2NORM_MAX_D && (size_t)rows * D <= UINT32_MAX);
     VC_ASSERT(fits(d_x, (size_t)rows * D) && fits(d_out, (size_t)rows * D) && fits(out, (size_t)rows * D) &&
               fits(norms, (size_t)rows));
     L2Push pc = {(uint32_t)rows, (uint32_t)D, VC_L2NORM_EPS};

@@ -10,6 +10,9 @@
 #include "vk/vk.h"
 
 /* out (rows, D) = x / max(||x||, eps) per row, eps = 1e-12 (as F.normalize); norms (rows) saved. */
+/* Rows up to VC_L2NORM_MAX_D long: one invocation walks a row twice, and lavapipe stops an
+ * invocation silently after 65535 loop iterations (longer rows are refused). */
+#define VC_L2NORM_MAX_D 16384
 void vc_l2norm_forward(VcCmd *cmd, int rows, int D, VcBuffer out, VcBuffer x, VcBuffer norms);
 /* d_x (rows, D) += gradient through the normalization, given d_out, out and norms. */
 void vc_l2norm_backward(VcCmd *cmd, int rows, int D, VcBuffer d_x, VcBuffer d_out, VcBuffer out, VcBuffer norms);
