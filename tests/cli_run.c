@@ -1,6 +1,7 @@
 /* cli_run.c — helpers of the CLI training tests (see cli_run.h). */
 #include "cli_run.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,3 +91,15 @@ char *cli_checkpoint_bytes(const char *dir, size_t *len) {
     return th_read_file(path, len);
 }
 
+
+void cli_check_resume(char *const *stopped, const char *run_a, const char *run_b) {
+    char err[4096];
+    CHECK(cli_run(stopped, err, sizeof err) == 0, "run B (stopped by --max-steps) exits 0");
+    char *resume[] = {"train", "--resume", (char *)run_b, "--progress", "lines", NULL};
+    CHECK(cli_run(resume, err, sizeof err) == 0, "run B resumed exits 0");
+    size_t la = 0, lb = 0;
+    char *ca = cli_checkpoint_bytes(run_a, &la), *cb = cli_checkpoint_bytes(run_b, &lb);
+    CHECK(ca && cb && la == lb && memcmp(ca, cb, la) == 0,
+          "resumed run B ends with a checkpoint bit-identical to run A (%zu vs %zu bytes)", la, lb);
+    free(ca), free(cb);
+}

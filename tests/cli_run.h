@@ -17,5 +17,9 @@ int cli_run(char *const *args, char *err, size_t cap);
 int cli_read_metrics(const char *dir, double *loss, double *knn);
 /* The bytes of <dir>/checkpoint.safetensors (NULL if missing), length in *len. */
 char *cli_checkpoint_bytes(const char *dir, size_t *len);
+/* Resume equality: runs `stopped` (a NULL-terminated `train ... --out run_b --max-steps N`
+ * argv), then `train --resume run_b`, and checks that both exit 0 and that run B ends
+ * with a checkpoint byte-identical to run_a's. */
+void cli_check_resume(char *const *stopped, const char *run_a, const char *run_b);
 
 #endif

@@ -100,14 +100,7 @@ int main(void) {
     char steps1[16];
     snprintf(steps1, sizeof steps1, "%d", STEPS_PER_EPOCH);
     char *b[] = {"train", COMMON, "--out", run_b, "--max-steps", steps1, NULL};
-    CHECK(cli_run(b, err, sizeof err) == 0, "triplet run B (--max-steps %s) exits 0", steps1);
-    char *b2[] = {"train", "--resume", run_b, "--progress", "lines", NULL};
-    CHECK(cli_run(b2, err, sizeof err) == 0, "triplet run B resumed exits 0");
-    size_t la = 0, lb = 0;
-    char *ca = cli_checkpoint_bytes(run_a, &la), *cb = cli_checkpoint_bytes(run_b, &lb);
-    CHECK(ca && cb && la == lb && memcmp(ca, cb, la) == 0,
-          "resumed run B ends with a checkpoint bit-identical to run A (%zu vs %zu bytes)", la, lb);
-    free(ca), free(cb);
+    cli_check_resume(b, run_a, run_b);
 
     char *bad[] = {"train", "--method", "block", "--block-size", "5", "--data", data, "--batch", BATCH, "--out", run_c,
                    "--progress", "lines", NULL};

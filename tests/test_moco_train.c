@@ -85,14 +85,7 @@ int main(void) {
     char steps2[16];
     snprintf(steps2, sizeof steps2, "%d", 2 * STEPS_PER_EPOCH);
     char *b[] = {"train", COMMON, "--out", run_b, "--max-steps", steps2, NULL};
-    CHECK(cli_run(b, err, sizeof err) == 0, "run B (--max-steps %s) exits 0", steps2);
-    char *b2[] = {"train", "--resume", run_b, "--progress", "lines", NULL};
-    CHECK(cli_run(b2, err, sizeof err) == 0, "run B resumed exits 0");
-    size_t la = 0, lb = 0;
-    char *ca = cli_checkpoint_bytes(run_a, &la), *cb = cli_checkpoint_bytes(run_b, &lb);
-    CHECK(ca && cb && la == lb && memcmp(ca, cb, la) == 0,
-          "resumed run B ends with a checkpoint bit-identical to run A (%zu vs %zu bytes)", la, lb);
-    free(ca), free(cb);
+    cli_check_resume(b, run_a, run_b);
     double lossb[16] = {0}, knnb = -1;
     int linesb = cli_read_metrics(run_b, lossb, &knnb);
     CHECK(linesb == EPOCHS && lossb[EPOCHS - 1] == loss[EPOCHS - 1] && knnb == knn,
