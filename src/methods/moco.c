@@ -169,7 +169,7 @@ VcMethod *vc_method_moco(const VcTrainConfig *c, VcModel *m, const VcOptimConfig
     if (!s->qnet) goto fail;
     s->key = vc_model_new_head(ctx, m->kind, m->channels, m->image_size, m->out_dim, 0, m->linear_head);
     if (!s->key) goto fail;
-    s->knet = vc_net_new_grouped(s->key, R, &kg);
+    s->knet = vc_net_new_ex(s->key, R, &kg, true); /* keys get no gradient */
     if (!s->knet) goto fail;
     {
         /* the key encoder starts as a copy of the query encoder */

@@ -105,6 +105,9 @@ VcNet *vc_net_new(VcModel *m, int B);
 /* The same with BatchNorm statistics per group in training mode (MoCo's Shuffle-BN, see
  * VcBnGroups in ops/norm.h); NULL groups = vc_net_new. NULL + error if they do not split B. */
 VcNet *vc_net_new_grouped(VcModel *m, int B, const VcBnGroups *groups);
+/* The same, and forward_only: no activation-gradient arena (about half the net's memory);
+ * vc_net_backward and vc_net_zero_grads are then refused, vc_net_proj_grad is empty. */
+VcNet *vc_net_new_ex(VcModel *m, int B, const VcBnGroups *groups, bool forward_only);
 void vc_net_free(VcNet *n);
 VcModel *vc_net_model(const VcNet *n);
 int vc_net_batch(const VcNet *n);

@@ -30,6 +30,7 @@ struct VcNet {
     VcModel *m;
     int B;
     VcBnGroups groups;       /* training-mode BN statistics per group (1 group: the batch) */
+    bool forward_only;       /* no activation gradients (MoCo's key encoder) */
     VcBuffer act_arena, grad_arena, work, ones;
     size_t act_used, grad_used, act_floats, grad_floats;
     VcBuffer input;          /* (B, C, S, S) */
@@ -56,6 +57,7 @@ static VcBuffer take(Planner *p, VcBuffer arena, size_t *used, size_t n) {
 static Act plan_act(Planner *p, size_t n, bool relu) {
     Act a = {.n = n};
     a.x = take(p, p->n->act_arena, &p->n->act_used, n);
+    if (p->n->forward_only) return a;
     a.d = take(p, p->n->grad_arena, &p->n->grad_used, n);
     if (relu) a.d_pre = take(p, p->n->grad_arena, &p->n->grad_used, n);
     return a;
@@ -112,7 +114,9 @@ static VcConvShape conv_shape(const VcNet *n, const VcConvLayer *c) {
 
 VcNet *vc_net_new(VcModel *m, int B) { return vc_net_new_grouped(m, B, NULL); }
 
-VcNet *vc_net_new_grouped(VcModel *m, int B, const VcBnGroups *groups) {
+VcNet *vc_net_new_grouped(VcModel *m, int B, const VcBnGroups *groups) { return vc_net_new_ex(m, B, groups, false); }
+
+VcNet *vc_net_new_ex(VcModel *m, int B, const VcBnGroups *groups, bool forward_only) {
     if (B < 1) {
         vc_set_error("batch size must be at least 1 (got %d)", B);
         return NULL;
@@ -124,6 +128,7 @@ VcNet *vc_net_new_grouped(VcModel *m, int B, const VcBnGroups *groups) {
     n->m = m;
     n->B = B;
     n->groups = g;
+    n->forward_only = forward_only;
     Planner p = {n, true};
     plan(&p);
     n->act_floats = n->act_used;
@@ -138,7 +143,9 @@ VcNet *vc_net_new_grouped(VcModel *m, int B, const VcBnGroups *groups) {
         if (b->has_shortcut) s = conv_shape(n, &b->sc_conv), work = VC_MAX(work, vc_conv2d_workspace_bytes(ctx, &s));
     }
     if (vc_buffer_alloc(ctx, n->act_floats * sizeof(float), "activations", &n->act_arena) != VC_OK) goto fail;
-    if (vc_buffer_alloc(ctx, n->grad_floats * sizeof(float), "activation gradients", &n->grad_arena) != VC_OK) goto fail;
+    if (!forward_only &&
+        vc_buffer_alloc(ctx, n->grad_floats * sizeof(float), "activation gradients", &n->grad_arena) != VC_OK)
+        goto fail;
     if (vc_buffer_alloc(ctx, VC_MAX(work, 16), "convolution workspace", &n->work) != VC_OK) goto fail;
     if (vc_buffer_alloc(ctx, (size_t)B * sizeof(float), "ones", &n->ones) != VC_OK) goto fail;
     float *ones = vc_malloc((size_t)B * sizeof(float));
@@ -237,6 +244,7 @@ static void linear_backward(VcNet *n, VcCmd *cmd, const VcLinearLayer *l, VcBuff
 /* ---- the passes ---- */
 
 void vc_net_zero_grads(VcNet *n, VcCmd *cmd) {
+    VC_ASSERT(!n->forward_only && "a forward-only net has no gradients");
     vc_cmd_group(cmd, "zero_grad");
     vc_fill(cmd, n->grad_arena, n->grad_floats, 0.0f);
     vc_fill(cmd, n->m->grads, n->m->arena_floats, 0.0f);
@@ -289,6 +297,7 @@ void vc_net_forward(VcNet *n, VcCmd *cmd, bool training, bool with_head) {
 }
 
 void vc_net_backward(VcNet *n, VcCmd *cmd) {
+    VC_ASSERT(!n->forward_only && "a forward-only net has no backward");
     VcModel *m = n->m;
     int S = m->image_size;
     vc_cmd_group(cmd, "head");
