@@ -79,8 +79,8 @@ static int by_time(const void *a, const void *b) {
 }
 
 void vc_profile_sort(VcProfile *p) {
-    qsort(p->rows, (size_t)p->nrows, sizeof *p->rows, by_time);
-    qsort(p->spans, (size_t)p->nspans, sizeof *p->spans, by_time);
+    if (p->nrows) qsort(p->rows, (size_t)p->nrows, sizeof *p->rows, by_time); /* NULL when empty */
+    if (p->nspans) qsort(p->spans, (size_t)p->nspans, sizeof *p->spans, by_time);
 }
 
 double vc_profile_peak_pct(const VcProfileRow *r, const VcPeakRates *peak) {
