@@ -177,6 +177,30 @@ static void test_peak_cache(const char *root) {
     CHECK(cached[0] == 1 && cached[1] == 1 && g[0] == g[1] && b[0] == b[1] && g[0] > 0 && b[0] > 0,
           "peak cached: %.1f GFLOP/s %.1f GB/s (cached %d %d)", g[0], b[0], cached[0], cached[1]);
     CHECK(run_cli("bench peak --bogus", out) != 0, "bench peak --bogus fails");
+
+    /* --remeasure keeps the better of the new and cached figures: a cached FMA rate far
+     * above anything measurable stays, one far below is replaced */
+    static const double planted[2] = {1e6, 1e-3};
+    for (int k = 0; k < 2; k++) {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd,
+                 "python3 -c 'import glob,json,sys; p=glob.glob(sys.argv[1]+\"/peak-*.json\")[0]; d=json.load(open(p)); "
+                 "d[\"gflops\"]=%g; json.dump(d,open(p,\"w\"))' '%s'",
+                 planted[k], getenv("VKCONTRAST_PEAK_CACHE"));
+        CHECK(system(cmd) == 0, "planted %g GFLOP/s in the cache", planted[k]);
+        CHECK(run_cli("bench peak --remeasure --json", out) == 0, "bench peak --remeasure exits 0");
+        size_t len;
+        char *text = th_read_file(out, &len);
+        VcJsonError err;
+        VcJson *j = text ? vc_json_parse(text, len, &err) : NULL;
+        double gf = -1;
+        int was_cached = -1;
+        if (j) vc_json_number(vc_json_get(j, "fp32_gflops"), &gf), vc_json_bool(vc_json_get(j, "cached"), &was_cached);
+        if (k == 0) CHECK(gf == planted[0] && was_cached == 0, "remeasure keeps the better cached 1e6 GFLOP/s (got %g)", gf);
+        else CHECK(gf > 1 && gf < 1e6 && was_cached == 0, "remeasure replaces a cached 1e-3 GFLOP/s (got %g)", gf);
+        vc_json_free(j);
+        free(text);
+    }
 }
 
 int main(void) {

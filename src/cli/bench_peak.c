@@ -19,7 +19,9 @@ int cmd_bench_peak(int argc, char **argv) {
                    "Measures fp32 multiply-add throughput (peak_fma.comp: 8 independent vec4 FMA chains per\n"
                    "invocation) and memory bandwidth (peak_copy.comp: streaming vec4 copy, read + write bytes)\n"
                    "with GPU timestamps, and caches the result per device UUID and driver. `profile` reports\n"
-                   "each op's achieved rate as %% of these.\n");
+                   "each op's achieved rate as %% of these. --remeasure measures again and keeps the better of\n"
+                   "the new and cached figures (a device shared with other work measures low); delete the\n"
+                   "cache file to start over.\n");
             return 0;
         } else return cli_fail("bench peak: unknown option '%s' (expected --json, --remeasure or --device N|NAME)", argv[i]);
     }

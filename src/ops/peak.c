@@ -183,9 +183,13 @@ int vc_peak_get(VcContext *ctx, bool remeasure, VcPeakRates *out, bool *cached) 
         *cached = true;
         return VC_OK;
     }
-    VcPeakRates r;
+    VcPeakRates r, old;
     int st = vc_peak_measure(ctx, &r);
     if (st != VC_OK) return st;
+    /* a peak is the best the device has shown: a run that shared the device (on lavapipe,
+     * the CPU) with other work measures less and must not replace a better one */
+    if (path[0] && load_cache(ctx, path, &old))
+        r.gflops = VC_MAX(r.gflops, old.gflops), r.gbps = VC_MAX(r.gbps, old.gbps), r.fill_gbps = VC_MAX(r.fill_gbps, old.fill_gbps);
     if (path[0]) save_cache(ctx, path, &r);
     *out = r;
     return VC_OK;

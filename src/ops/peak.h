@@ -32,7 +32,8 @@ void vc_peak_copy(VcCmd *cmd, VcBuffer dst, VcBuffer src, uint32_t n, bool texel
 /* Run both benchmarks (a few seconds on lavapipe). VC_OK, or an error (no timestamps, OOM). */
 int vc_peak_measure(VcContext *ctx, VcPeakRates *out);
 /* The cached result for this device and driver, measuring (and caching) when there is
- * none or when remeasure is set. *cached says which. */
+ * none or when remeasure is set; a remeasurement keeps the better of the new and cached
+ * figures (other work sharing the device only lowers them). *cached says which. */
 int vc_peak_get(VcContext *ctx, bool remeasure, VcPeakRates *out, bool *cached);
 /* Path of the cache file for this device ("" when no cache folder is known). */
 void vc_peak_cache_path(const VcContext *ctx, char *out, size_t n);

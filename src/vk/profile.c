@@ -130,8 +130,15 @@ void vc_profile_print(FILE *f, VcProfile *p, const VcPeakRates *peak, int max_ro
     vc_profile_sort(&ops);
     fprintf(f, "\nby op (all layers):\n");
     header(f, "op", "", wp);
-    for (int i = 0; i < ops.nrows; i++) print_row(f, ops.rows[i].label, "", &ops.rows[i], step_ms, p->steps, peak);
+    double top = 0;
+    for (int i = 0; i < ops.nrows; i++) {
+        print_row(f, ops.rows[i].label, "", &ops.rows[i], step_ms, p->steps, peak);
+        if (wp) top = VC_MAX(top, vc_profile_peak_pct(&ops.rows[i], peak));
+    }
     vc_profile_free(&ops);
+    if (top > 100)
+        fprintf(f, "(above 100%% of peak: an op ran from cache faster than the streaming copy, or the peak was\n"
+                   " measured while other work shared the device: `vkcontrast bench peak --remeasure` keeps the better)\n");
 
     fprintf(f, "\nby layer pass (first dispatch start to last dispatch end):\n");
     header(f, "layer pass", "", wp);
