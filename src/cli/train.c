@@ -68,13 +68,16 @@ int cmd_train(int argc, char **argv) {
     return 0;
 }
 
-/* `vkcontrast profile [train options] [--steps N] [--trace FILE.json]`: N steps with a
- * timestamp pair around every dispatch. The hook waits for each step, sums its timings
- * (vk/profile.c) and, with --trace, records the CPU spans (recording, each submit and wait)
- * and the placed GPU dispatches (io/trace.c). */
+/* `vkcontrast profile [train options] [--steps N] [--warmup W] [--trace FILE.json]`: W
+ * untimed steps, then N steps with a timestamp pair around every dispatch. The hook waits
+ * for each step, sums its timings (vk/profile.c) and, with --trace, records the CPU spans
+ * (recording, each submit and wait) and the placed GPU dispatches (io/trace.c). The first
+ * submission pays one-time costs (on lavapipe ~100x the steady time of some dispatches:
+ * first use of each pipeline), so it is not counted by default. */
 typedef struct ProfileRun {
     VcProfile prof;
     VcTrace *trace;
+    int warmup, submitted;
     bool no_timestamps;
     double t_record, t_submit;
     char device[256];
@@ -89,14 +92,16 @@ static void profile_hook(void *user, const VcTrainEventInfo *ev) {
     double t_wait = vc_now();
     vc_cmd_wait(ev->step_cmd);
     double t_done = vc_now();
+    long step = p->submitted++ - p->warmup; /* timed steps count from 0 */
+    if (step < 0) return;
     int n = 0;
     const VcTiming *t = vc_cmd_timings(ev->step_cmd, &n);
     if (!t) p->no_timestamps = true;
     vc_profile_add(&p->prof, t, n);
     if (p->trace) {
-        vc_trace_cpu(p->trace, "submit", p->t_submit, t_wait, ev->step - 1);
-        vc_trace_cpu(p->trace, "wait", t_wait, t_done, ev->step - 1);
-        vc_trace_gpu_step(p->trace, t, n, ev->step - 1, p->t_submit, t_done);
+        vc_trace_cpu(p->trace, "submit", p->t_submit, t_wait, step);
+        vc_trace_cpu(p->trace, "wait", t_wait, t_done, step);
+        vc_trace_gpu_step(p->trace, t, n, step, p->t_submit, t_done);
     }
     snprintf(p->device, sizeof p->device, "%s", vc_context_info(vc_cmd_context(ev->step_cmd))->name);
 }
@@ -122,7 +127,7 @@ static int profile_fail(ProfileRun *pr, const char *msg) {
 int cmd_profile(int argc, char **argv) {
     VcTrainConfig cfg;
     vc_train_defaults(&cfg);
-    int used = 0, steps = 5;
+    int used = 0, steps = 5, warmup = 1;
     const char *trace_path = NULL;
     /* train options, --steps and --trace, in any order: vc_train_parse stops at what it does not know */
     for (int at = 0; at < argc;) {
@@ -131,20 +136,22 @@ int cmd_profile(int argc, char **argv) {
         if (at >= argc) break;
         const char *a = argv[at], *v = at + 1 < argc ? argv[at + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("usage: vkcontrast profile [train options] [--steps N] [--trace FILE.json]\n\n"
-                   "Runs N training steps (default 5) with a GPU timestamp around every dispatch and prints\n"
+            printf("usage: vkcontrast profile [train options] [--steps N] [--warmup W] [--trace FILE.json]\n\n"
+                   "Runs W untimed warm-up steps (default 1: the first submission pays one-time costs), then\n"
+                   "N training steps (default 5) with a GPU timestamp around every dispatch and prints\n"
                    "a table by (op, layer), by op and by layer pass, sorted by total time, with GFLOP/s, GB/s\n"
                    "and %% of the device's measured peak (`vkcontrast bench peak`, measured on first use).\n"
                    "--trace writes a Chrome trace-event JSON file (open it in ui.perfetto.dev).\n\n"
                    "train options:\n%s", vc_train_options_help());
             return 0;
         }
-        if (!strcmp(a, "--steps")) {
+        if (!strcmp(a, "--steps") || !strcmp(a, "--warmup")) {
+            bool w = !strcmp(a, "--warmup");
             char *end = NULL;
-            long x = v ? strtol(v, &end, 10) : 0;
-            if (!v || *end || x < 1 || x > 100000)
-                return cli_fail("profile: --steps %s: expected an integer from 1 to 100000", v ? v : "(missing)");
-            steps = (int)x;
+            long x = v ? strtol(v, &end, 10) : -1;
+            if (!v || *end || x < !w || x > 100000)
+                return cli_fail("profile: %s %s: expected an integer from %d to 100000", a, v ? v : "(missing)", !w);
+            *(w ? &warmup : &steps) = (int)x;
         } else if (!strcmp(a, "--trace")) {
             if (!v || !*v) return cli_fail("profile: --trace needs a file name (e.g. --trace trace.json)");
             trace_path = v;
@@ -153,11 +160,11 @@ int cmd_profile(int argc, char **argv) {
         }
         at += 1; /* the value is argv[0] of the next parse */
     }
-    cfg.max_steps = steps;
-    cfg.epochs = steps; /* enough epochs even at one step per epoch */
+    cfg.max_steps = warmup + steps;
+    cfg.epochs = warmup + steps; /* enough epochs even at one step per epoch */
     cfg.profile = 1;
     cfg.knn_every = 0;
-    ProfileRun pr = {0};
+    ProfileRun pr = {.warmup = warmup};
     vc_profile_init(&pr.prof);
     if (trace_path) pr.trace = vc_trace_new();
     cfg.hook = profile_hook;
