@@ -238,7 +238,7 @@ static void bench(int batch) {
         /* VC_CONV_ONLY=fwd|bwd|wgrad records only that part (for the per CPU-s column) */
         const char *only = getenv("VC_CONV_ONLY") ? getenv("VC_CONV_ONLY") : "";
         bool do_fwd = !strcmp(only, "fwd") || !*only, do_bwd = strcmp(only, "fwd") != 0;
-        bool do_dgrad = l != 0 && strcmp(only, "wgrad") != 0;
+        bool do_dgrad = l != 0 && do_bwd && strcmp(only, "wgrad") != 0; /* counted only when recorded */
         if (do_fwd) vc_conv2d_forward(cmd, &s, b_out, b_in, b_w, b_work);
         VcBuffer no_din = {0}; /* the stem is the first layer: no d_in, as in training */
         if (do_bwd) vc_conv2d_backward(cmd, &s, do_dgrad ? b_din : no_din, b_dw, b_g, b_in, b_w, b_work);

@@ -16,6 +16,9 @@
  *            whole texels), Xs = input rows shifted by kx (conv_rows4); then
  *            d_weight += sum_z part (conv_reduce)
  *            (with unit row stride the Ho rows of a tap are one run of texels: one inner loop)
+ *            1x1 with Ho Wo % 4 = 0: texels of 4 consecutive pixels of a whole plane instead,
+ *            part[z][co][ci] = sum_{b, t} d_out[b][co][t] . Xg[b][ci][t], d_out read in place
+ *            (no copy), Xg = the pixels the 1x1 reads (conv_plane4)
  * Weights are repacked per call (conv_wpack, tiny).
  * Few input channels (C_in KH KW <= 27, the stem): the forward is conv_direct instead, with
  * no copies: 4 output columns x 32 channels per invocation from registers (a GEMM-shaped
@@ -246,6 +249,23 @@ static void rows4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off,
     vc_dispatch_1d(cmd, p, bufs, 2, &pc, pc.rows, label, 0, 4.0 * nb * C * H * W + 16.0 * nkx * nb * C * Hp * W4);
 }
 
+typedef struct Plane4Push {
+    uint32_t H, W, Ho, Wo, P4, stride, pad, total, src_off, src_texels;
+} Plane4Push;
+_Static_assert(sizeof(Plane4Push) <= 128, "push constants");
+
+/* dst (nb C, P4) texels: the Ho x Wo pixels (strided, padded) a 1x1 convolution reads from
+ * each plane of src (nb, C, H, W), 4 consecutive pixels per texel, see shaders/conv_plane4.comp */
+static void plane4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off, VcBuffer dst, uint32_t nb, uint32_t C,
+                   uint32_t H, uint32_t W, uint32_t Ho, uint32_t Wo, uint32_t stride, uint32_t pad) {
+    uint32_t P4 = div_up(Ho * Wo, 4);
+    Plane4Push pc = {H, W, Ho, Wo, P4, stride, pad, nb * C * P4, src_off, (uint32_t)(src.size / 16)};
+    VC_ASSERT((size_t)pc.total * 16 <= dst.size);
+    VcBuffer bufs[2] = {src, dst};
+    VcPipeline *p = vc_pipeline_1d(vc_cmd_context(cmd), "conv_plane4", "ts", sizeof pc);
+    vc_dispatch_1d(cmd, p, bufs, 2, &pc, pc.total, label, 0, 4.0 * nb * C * Ho * Wo + 16.0 * pc.total);
+}
+
 typedef struct WpackPush {
     uint32_t C_out, C_in, KH, KW, rows, row4, C4, TX, stride, py, px, dgrad, base, total;
 } WpackPush;
@@ -272,6 +292,8 @@ static void igemm(VcCmd *cmd, const char *label, VcBuffer a, VcBuffer b, VcBuffe
                   bool accumulate, uint32_t TM, uint32_t TN, double flops) {
     pc.splits = splits;
     pc.l1_split = div_up(pc.L1, splits);
+    /* lavapipe ends an invocation silently after 65535 loop iterations */
+    VC_ASSERT((uint64_t)pc.l1_split * (1 + (uint64_t)pc.L2 * (1 + pc.L3)) < 65535 && "conv_igemm: reduction too long for one dispatch");
     size_t tiles = (size_t)div_up(pc.M, TM) * div_up(pc.N, TN);
     uint32_t gx, gy;
     vc_grid_1d(tiles * splits, IG_WG, &gx, &gy);
@@ -373,6 +395,21 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
                                .o_b = C_in * H * W, .o_u = st * W, .o_v = st};
                 igemm(cmd, "conv_dgrad_gemm", wt, dp, din_c, g, 1, true, IG_TM, IG_TN, 2.0 * C_in * g.N * C_out * f->TY * f->TX);
             }
+        }
+        if (KH == 1 && KW == 1 && HWo % 4 == 0 && dout_off % 4 == 0) {
+            /* 1x1 with d_out planes of whole, aligned texels: the reduction runs over whole
+             * planes of P4 = Ho Wo / 4 texels, d_out read in place (no copy):
+             * part[z][co][ci] (+)= sum over images of split z, texels t of d_out[b][co][t] . Xg[b][ci][t],
+             * Xg = the pixels read (conv_plane4). (Otherwise the row copies below: a plane
+             * copy of d_out costs more than row copies.) */
+            uint32_t P4 = HWo / 4;
+            VcBuffer xg = region(work, pl.off_x, (size_t)nbc * C_in * P4 * 16);
+            plane4(cmd, "conv_wgrad_planes_in", in_c, in_off, xg, nbc, C_in, H, W, pl.Ho, pl.Wo, st, pad);
+            IgemmPush g = {.M = C_out, .N = C_in, .Hq = 1, .Wq = 1, .Hs = 1, .Ws = P4, .C4 = 1, .su = 1, .sv = 1,
+                           .L1 = nbc, .L2 = 1, .L3 = P4, .a1 = (int32_t)(C_out * P4), .b1 = (int32_t)(C_in * P4),
+                           .a_off = dout_off / 4, .a_m = P4, .o_m = C_in, .o_b = 1, .o_z = C_out * C_in};
+            igemm(cmd, "conv_wgrad_gemm", dout_c, xg, part, g, pl.splits, c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in);
+            continue;
         }
         /* wgrad: d_out rows -> Dr[b][co][oy][t] and KW shifted input rows
          * Xs[kx][b][ci][yp][t] = in[b][ci][yp - pad][(4 t + q) s + kx - pad], 4 pixels per texel */
