@@ -45,7 +45,9 @@ void main() {
         float val = conv_pick(texelFetch(S, clamp(i >> 2, 0, last)), vec4(0.0), vec4(0.0), i & 3);
         v[q] = in_img ? val : 0.0;
         ox++;
-        while (ox >= pc.Wo) { ox -= pc.Wo; oy++; } // rows narrower than 4 pixels wrap more than once
+        bool wrap = ox == pc.Wo; // one pixel further: at most one wrap (selects, no loop)
+        ox = wrap ? 0 : ox;
+        oy += wrap ? 1 : 0;
     }
     dst[e] = v;
 }

@@ -11,6 +11,9 @@
  *   dgrad    one implicit GEMM per stride phase (py, px) of the transposed convolution:
  *            d_in[b][ci][y][x] += sum_{ty,tx,co4} WTp[ci][ty,tx,co4] . dp[b][qy - ty][qx - tx][co4]
  *            ky = py + s ty, qy = (y + pad - py) / s (exact); dp = d_out in padded NHWC4
+ *            1x1, no padding, Ho Wo % 4 = 0: conv_dgrad1x1 instead, outer products over co of
+ *            weight texels (4 ci) and d_out texels (4 pixels of a plane, read in place, no copy):
+ *            d_in[b][ci][oy s][ox s] += sum_co Wp[co][ci] d_out[b][co][oy Wo + ox]
  *   wgrad    part[z][co][ci][ky][kx] = sum_{b in split z, oy, t} Dr[b][co][oy][t] . Xs[kx][b][ci][oy s + ky][t]
  *            texels of 4 output columns: Dr = d_out rows (d_out itself when its rows are
  *            whole texels), Xs = input rows shifted by kx (conv_rows4); then
@@ -47,6 +50,8 @@
 #define IG_TN 16
 #define IG_WG 16          /* invocations per workgroup of conv_igemm */
 #endif
+#define DG1_TM 16         /* conv_dgrad1x1: input channels x texels (4 pixels) per invocation */
+#define DG1_TQ 4
 #define CPU_MIN_LANES 256 /* wgrad: split the reduction until this many invocations run */
 #define CPU_CHUNK_BYTES ((size_t)16 << 20) /* padded copies of one chunk (CPU path) */
 #define GPU_CHUNK_BYTES ((size_t)64 << 20) /* unfolded matrix of one chunk (GPU path) */
@@ -308,6 +313,30 @@ static void igemm(VcCmd *cmd, const char *label, VcBuffer a, VcBuffer b, VcBuffe
     vc_dispatch(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), bufs, 3, &pc, gx, gy, 1, label, flops, bytes);
 }
 
+typedef struct Dgrad1x1Push {
+    uint32_t C_in, C_out, C4, H, W, Wo, stride, P4, groups, tiles, d_off, o_off;
+} Dgrad1x1Push;
+_Static_assert(sizeof(Dgrad1x1Push) <= 128, "push constants");
+
+/* d_in += dgrad of a 1x1 convolution over nbc images, d_out read in place (its planes are
+ * whole texels from texel dout_off / 4), see shaders/conv_dgrad1x1.comp */
+static void dgrad1x1(VcCmd *cmd, const VcConvShape *s, VcBuffer wp, VcBuffer dout_c, uint32_t dout_off, VcBuffer din_c,
+                     uint32_t din_off, uint32_t nbc, CpuPlan pl) {
+    VC_ASSERT(dout_off % 4 == 0 && (pl.Ho * pl.Wo) % 4 == 0);
+    uint32_t P4 = pl.Ho * pl.Wo / 4, groups = div_up(P4, DG1_TQ);
+    Dgrad1x1Push pc = {(uint32_t)s->C_in, (uint32_t)s->C_out, pl.C4, (uint32_t)s->H, (uint32_t)s->W, pl.Wo,
+                       (uint32_t)s->stride, P4, groups, div_up((uint32_t)s->C_in, DG1_TM) * nbc * groups, dout_off / 4,
+                       din_off};
+    uint32_t gx, gy;
+    vc_grid_1d(pc.tiles, IG_WG, &gx, &gy);
+    VcPipelineDesc d = {.shader = "conv_dgrad1x1", .bindings = "tts", .push_size = sizeof pc,
+                        .spec = {IG_WG, DG1_TM, DG1_TQ}, .spec_count = 3};
+    VcBuffer bufs[3] = {wp, dout_c, din_c};
+    double flops = 2.0 * s->C_in * s->C_out * nbc * pl.Ho * pl.Wo;
+    vc_dispatch(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), bufs, 3, &pc, gx, gy, 1, "conv_dgrad_1x1", flops,
+                (double)wp.size + (double)dout_c.size + 8.0 * nbc * s->C_in * pl.Ho * pl.Wo);
+}
+
 static void cpu_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer in, VcBuffer weight, VcBuffer work) {
     CpuPlan pl = cpu_plan(vc_cmd_context(cmd), s);
     uint32_t C_out = (uint32_t)s->C_out, C_in = (uint32_t)s->C_in, HWo = pl.Ho * pl.Wo;
@@ -350,7 +379,14 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
     typedef struct Phase { uint32_t TY, TX, Hq, Wq, y0, x0, qy0, qx0, base; } Phase;
     Phase ph[64];
     uint32_t nph = 0, base = 0;
-    if (dgrad) {
+    /* 1x1 without padding and with d_out planes of whole, aligned texels: conv_dgrad1x1
+     * reads d_out in place, weights packed as the forward's Wp[co][c4] */
+    bool dgrad_1x1 = dgrad && KH == 1 && KW == 1 && pad == 0 && HWo % 4 == 0 && d_out.offset % 16 == 0;
+    if (dgrad_1x1)
+        wpack(cmd, "conv_dgrad_pack_w", weight, region(work, pl.off_w, (size_t)C_out * pl.C4 * 16),
+              (WpackPush){.C_out = C_out, .C_in = C_in, .KH = 1, .KW = 1, .rows = C_out, .row4 = pl.C4, .C4 = pl.C4,
+                          .TX = 1, .stride = 1});
+    else if (dgrad) {
         VC_ASSERT(st * st <= 64 && "dgrad supports strides up to 8");
         for (uint32_t py = 0; py < st; py++)
             for (uint32_t px = 0; px < st; px++) {
@@ -378,7 +414,11 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
         uint32_t b0 = c * pl.nb, nbc = VC_MIN(pl.nb, (uint32_t)s->B - b0);
         uint32_t dout_off, in_off;
         VcBuffer dout_c = images_tex(d_out, out_img, b0, nbc, &dout_off), in_c = images_tex(in, in_img, b0, nbc, &in_off);
-        if (dgrad) {
+        if (dgrad_1x1) {
+            uint32_t din_off;
+            VcBuffer din_c = images(d_in, in_img, b0, nbc, &din_off);
+            dgrad1x1(cmd, s, region(work, pl.off_w, (size_t)C_out * pl.C4 * 16), dout_c, dout_off, din_c, din_off, nbc, pl);
+        } else if (dgrad) {
             uint32_t din_off;
             VcBuffer din_c = images(d_in, in_img, b0, nbc, &din_off);
             VcBuffer dp = region(work, pl.off_d, (size_t)nbc * pl.Hd * pl.Wd * pl.Co4 * 16);
