@@ -11,8 +11,9 @@
  *   dgrad    one implicit GEMM per stride phase (py, px) of the transposed convolution:
  *            d_in[b][ci][y][x] += sum_{ty,tx,co4} WTp[ci][ty,tx,co4] . dp[b][qy - ty][qx - tx][co4]
  *            ky = py + s ty, qy = (y + pad - py) / s (exact); dp = d_out in padded NHWC4
- *            1x1, no padding, Ho Wo % 4 = 0: conv_dgrad1x1 instead, outer products over co of
- *            weight texels (4 ci) and d_out texels (4 pixels of a plane, read in place, no copy):
+ *            1x1, no padding: conv_dgrad1x1 instead, outer products over co of weight texels
+ *            (4 ci) and 4 consecutive pixels of a d_out plane (read in place, no copy; 2 texels
+ *            and a shift when planes are not whole texels):
  *            d_in[b][ci][oy s][ox s] += sum_co Wp[co][ci] d_out[b][co][oy Wo + ox]
  *   wgrad    part[z][co][ci][ky][kx] = sum_{b in split z, oy, t} Dr[b][co][oy][t] . Xs[kx][b][ci][oy s + ky][t]
  *            texels of 4 output columns: Dr = d_out rows (d_out itself when its rows are
@@ -314,23 +315,23 @@ static void igemm(VcCmd *cmd, const char *label, VcBuffer a, VcBuffer b, VcBuffe
 }
 
 typedef struct Dgrad1x1Push {
-    uint32_t C_in, C_out, C4, H, W, Wo, stride, P4, groups, tiles, d_off, o_off;
+    uint32_t C_in, C_out, C4, H, W, Wo, stride, P, P4, groups, tiles, d_off, o_off, d_texels;
 } Dgrad1x1Push;
 _Static_assert(sizeof(Dgrad1x1Push) <= 128, "push constants");
 
-/* d_in += dgrad of a 1x1 convolution over nbc images, d_out read in place (its planes are
- * whole texels from texel dout_off / 4), see shaders/conv_dgrad1x1.comp */
+/* d_in += dgrad of a 1x1 convolution over nbc images, d_out read in place (from element
+ * dout_off), see shaders/conv_dgrad1x1.comp */
 static void dgrad1x1(VcCmd *cmd, const VcConvShape *s, VcBuffer wp, VcBuffer dout_c, uint32_t dout_off, VcBuffer din_c,
                      uint32_t din_off, uint32_t nbc, CpuPlan pl) {
-    VC_ASSERT(dout_off % 4 == 0 && (pl.Ho * pl.Wo) % 4 == 0);
-    uint32_t P4 = pl.Ho * pl.Wo / 4, groups = div_up(P4, DG1_TQ);
+    uint32_t P = pl.Ho * pl.Wo, P4 = div_up(P, 4), groups = div_up(P4, DG1_TQ);
+    bool unaligned = P % 4 || dout_off % 4;
     Dgrad1x1Push pc = {(uint32_t)s->C_in, (uint32_t)s->C_out, pl.C4, (uint32_t)s->H, (uint32_t)s->W, pl.Wo,
-                       (uint32_t)s->stride, P4, groups, div_up((uint32_t)s->C_in, DG1_TM) * nbc * groups, dout_off / 4,
-                       din_off};
+                       (uint32_t)s->stride, P, P4, groups, div_up((uint32_t)s->C_in, DG1_TM) * nbc * groups,
+                       unaligned ? dout_off : dout_off / 4, din_off, (uint32_t)(dout_c.size / 16)};
     uint32_t gx, gy;
     vc_grid_1d(pc.tiles, IG_WG, &gx, &gy);
     VcPipelineDesc d = {.shader = "conv_dgrad1x1", .bindings = "tts", .push_size = sizeof pc,
-                        .spec = {IG_WG, DG1_TM, DG1_TQ}, .spec_count = 3};
+                        .spec = {IG_WG, DG1_TM, DG1_TQ, unaligned}, .spec_count = 4};
     VcBuffer bufs[3] = {wp, dout_c, din_c};
     double flops = 2.0 * s->C_in * s->C_out * nbc * pl.Ho * pl.Wo;
     vc_dispatch(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), bufs, 3, &pc, gx, gy, 1, "conv_dgrad_1x1", flops,
@@ -379,9 +380,9 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
     typedef struct Phase { uint32_t TY, TX, Hq, Wq, y0, x0, qy0, qx0, base; } Phase;
     Phase ph[64];
     uint32_t nph = 0, base = 0;
-    /* 1x1 without padding and with d_out planes of whole, aligned texels: conv_dgrad1x1
-     * reads d_out in place, weights packed as the forward's Wp[co][c4] */
-    bool dgrad_1x1 = dgrad && KH == 1 && KW == 1 && pad == 0 && HWo % 4 == 0 && d_out.offset % 16 == 0;
+    /* 1x1 without padding: conv_dgrad1x1 reads d_out in place, weights packed as the
+     * forward's Wp[co][c4] */
+    bool dgrad_1x1 = dgrad && KH == 1 && KW == 1 && pad == 0;
     if (dgrad_1x1)
         wpack(cmd, "conv_dgrad_pack_w", weight, region(work, pl.off_w, (size_t)C_out * pl.C4 * 16),
               (WpackPush){.C_out = C_out, .C_in = C_in, .KH = 1, .KW = 1, .rows = C_out, .row4 = pl.C4, .C4 = pl.C4,
