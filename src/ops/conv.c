@@ -44,7 +44,6 @@
 #include "ops/conv.h"
 
 #include "ops/op.h"
-#include <stdlib.h> /* XXX experiment */
 
 /* ---- tunables (measured on lavapipe, 2 cores) ---- */
 #ifndef IG_TM
@@ -361,7 +360,7 @@ static void cpu_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer
                        .su = pl.sc, .sv = pl.sc, .L1 = KH, .L2 = KW, .L3 = pl.C4, .a1 = (int32_t)(KW * pl.C4),
                        .a2 = (int32_t)pl.C4, .b1 = (int32_t)(pl.Wp * pl.C4), .b2 = (int32_t)pl.C4, .a_m = pl.KT * pl.C4,
                        .o_off = out_off, .o_m = HWo, .o_b = C_out * HWo, .o_u = pl.Wo, .o_v = 1};
-        igemm(cmd, "conv_fwd_gemm", wp, xp, out_c, g, 1, false, getenv("XF_TM") ? (uint32_t)atoi(getenv("XF_TM")) : IG_TM, getenv("XF_TN") ? (uint32_t)atoi(getenv("XF_TN")) : IG_TN, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
+        igemm(cmd, "conv_fwd_gemm", wp, xp, out_c, g, 1, false, IG_TM, IG_TN, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
     }
 }
 
