@@ -20,9 +20,9 @@
  *            whole texels), Xs = input rows shifted by kx (conv_rows4); then
  *            d_weight += sum_z part (conv_reduce)
  *            (with unit row stride the Ho rows of a tap are one run of texels: one inner loop)
- *            1x1 with Ho Wo % 4 = 0: texels of 4 consecutive pixels of a whole plane instead,
- *            part[z][co][ci] = sum_{b, t} d_out[b][co][t] . Xg[b][ci][t], d_out read in place
- *            (no copy), Xg = the pixels the 1x1 reads (conv_plane4)
+ *            1x1: texels of 4 consecutive pixels of a whole plane instead,
+ *            part[z][co][ci] = sum_{b, t} Dp[b][co][t] . Xg[b][ci][t], Xg = the pixels the 1x1
+ *            reads (conv_plane4), Dp = d_out in place when Ho Wo % 4 = 0 (else a plane copy)
  * Weights are repacked per call (conv_wpack, tiny).
  * Few input channels (C_in KH KW <= 27, the stem): the forward is conv_direct instead, with
  * no copies: 4 output columns x 32 channels per invocation from registers (a GEMM-shaped
@@ -437,19 +437,24 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
                 igemm(cmd, "conv_dgrad_gemm", wt, dp, din_c, g, 1, true, IG_TM, IG_TN, 2.0 * C_in * g.N * C_out * f->TY * f->TX);
             }
         }
-        if (KH == 1 && KW == 1 && HWo % 4 == 0 && dout_off % 4 == 0) {
-            /* 1x1 with d_out planes of whole, aligned texels: the reduction runs over whole
-             * planes of P4 = Ho Wo / 4 texels, d_out read in place (no copy):
-             * part[z][co][ci] (+)= sum over images of split z, texels t of d_out[b][co][t] . Xg[b][ci][t],
-             * Xg = the pixels read (conv_plane4). (Otherwise the row copies below: a plane
-             * copy of d_out costs more than row copies.) */
-            uint32_t P4 = HWo / 4;
+        if (KH == 1 && KW == 1) {
+            /* 1x1: the reduction runs over whole planes of P4 = ceil(Ho Wo / 4) texels:
+             * part[z][co][ci] (+)= sum over images of split z, texels t of Dp[b][co][t] . Xg[b][ci][t],
+             * Xg = the pixels read (conv_plane4), Dp = d_out read in place when its planes
+             * are whole, aligned texels, else a conv_plane4 copy of it */
+            uint32_t P4 = div_up(HWo, 4);
             VcBuffer xg = region(work, pl.off_x, (size_t)nbc * C_in * P4 * 16);
+            VcBuffer dpl = dout_c;
+            uint32_t dpl_off = dout_off / 4;
+            if (HWo % 4 || dout_off % 4) {
+                dpl = region(work, pl.off_d, (size_t)nbc * C_out * P4 * 16), dpl_off = 0;
+                plane4(cmd, "conv_wgrad_planes_dout", dout_c, dout_off, dpl, nbc, C_out, pl.Ho, pl.Wo, pl.Ho, pl.Wo, 1, 0);
+            }
             plane4(cmd, "conv_wgrad_planes_in", in_c, in_off, xg, nbc, C_in, H, W, pl.Ho, pl.Wo, st, pad);
             IgemmPush g = {.M = C_out, .N = C_in, .Hq = 1, .Wq = 1, .Hs = 1, .Ws = P4, .C4 = 1, .su = 1, .sv = 1,
                            .L1 = nbc, .L2 = 1, .L3 = P4, .a1 = (int32_t)(C_out * P4), .b1 = (int32_t)(C_in * P4),
-                           .a_off = dout_off / 4, .a_m = P4, .o_m = C_in, .o_b = 1, .o_z = C_out * C_in};
-            igemm(cmd, "conv_wgrad_gemm", dout_c, xg, part, g, pl.splits, c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in);
+                           .a_off = dpl_off, .a_m = P4, .o_m = C_in, .o_b = 1, .o_z = C_out * C_in};
+            igemm(cmd, "conv_wgrad_gemm", dpl, xg, part, g, pl.splits, c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in);
             continue;
         }
         /* wgrad: d_out rows -> Dr[b][co][oy][t] and KW shifted input rows
