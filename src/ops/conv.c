@@ -193,7 +193,8 @@ static CpuPlan cpu_plan(VcContext *ctx, const VcConvShape *s) {
     p.Wd = p.Pl + VC_MAX(p.Wo, qx_max + 1);
     p.Wo4 = div_up(p.Wo, 4);
     /* per image: X holds the NHWC4 input (forward) or KW shifted row copies (wgrad),
-     * D the NHWC4 d_out (dgrad) or its row copy (wgrad) */
+     * D the NHWC4 d_out (dgrad) or its row copy (wgrad); 1x1 plane copies (wgrad) are no
+     * larger than the row copies (ceil(Ho Wo / 4) <= Ho ceil(Wo / 4) texels) */
     size_t x_img = VC_MAX((size_t)p.Hp * p.Wp * p.C4, (size_t)s->KW * s->C_in * p.Hp * p.Wo4) * 16;
     size_t d_img = VC_MAX((size_t)p.Hd * p.Wd * p.Co4, (size_t)s->C_out * p.Ho * p.Wo4) * 16;
     p.nb = images_per_chunk(ctx, s, x_img + d_img, CPU_CHUNK_BYTES);
