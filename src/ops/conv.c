@@ -22,11 +22,14 @@
  *            (with unit row stride the Ho rows of a tap are one run of texels: one inner loop)
  *            1x1: texels of 4 consecutive pixels of a whole plane instead,
  *            part[z][co][ci] = sum_{b, t} Dp[b][co][t] . Xg[b][ci][t], Xg = the pixels the 1x1
- *            reads (conv_plane4), Dp = d_out in place when Ho Wo % 4 = 0 (else a plane copy)
+ *            reads (conv_plane4), Dp = d_out in place when its planes are whole, aligned
+ *            texels (Ho Wo % 4 = 0), else a plane copy
  * Weights are repacked per call (conv_wpack, tiny).
  * Few input channels (C_in KH KW <= 27, the stem): the forward is conv_direct instead, with
  * no copies: 4 output columns x 32 channels per invocation from registers (a GEMM-shaped
- * kernel spends its time on per-output overhead when the reduction is only 9 long).
+ * kernel spends its time on per-output overhead when the reduction is only 9 long). Its
+ * time is mostly the stores (lavapipe stores a vec4 as 4 per-lane scalar stores, ~5 ns per
+ * invocation on one core; the stem's forward ran 2.5x faster with its stores masked off).
  *
  * GPU devices: im2col into `work` + a shared-memory tiled GEMM (conv_gemm), both operands
  * along the reduction: forward col[n][k]; dgrad dcol = dT . WT then a col2im gather;
