@@ -72,12 +72,26 @@ void main() {
     [[unroll]] for (uint i = 0; i < TM; i++) arow[i] = int(pc.a_off + min(m0 + i, pc.M - 1) * pc.a_m);
     int bpix[TN];  // first texel of each column's operand
     uint opix[TN]; // out index of each column, without the m term
+    // (b, u, v) of column n0 by division, then of n0 + 1, ... by stepping (at most one wrap
+    // per step: selects, where a division per column costs two correction loops)
+    uint n = n0;
+    uint b = conv_udiv(n, HWq), r = n - b * HWq;
+    uint u = conv_udiv(r, pc.Wq), v = r - u * pc.Wq;
+    uint bl = conv_udiv(pc.N - 1, HWq), rl = pc.N - 1 - bl * HWq; // the last column
+    uint ul = conv_udiv(rl, pc.Wq), vl = rl - ul * pc.Wq;
     [[unroll]] for (uint j = 0; j < TN; j++) {
-        uint n = min(n0 + j, pc.N - 1);
-        uint b = conv_udiv(n, HWq), r = n - b * HWq;
-        uint u = conv_udiv(r, pc.Wq), v = r - u * pc.Wq;
-        bpix[j] = int(((b * pc.Hs + u * pc.su + pc.r0) * pc.Ws + v * pc.sv + pc.c0) * pc.C4);
-        opix[j] = pc.o_off + z * pc.o_z + b * pc.o_b + u * pc.o_u + v * pc.o_v;
+        // columns past the edge repeat the last one (their results are dropped)
+        bool in_n = n < pc.N;
+        uint bj = in_n ? b : bl, uj = in_n ? u : ul, vj = in_n ? v : vl;
+        bpix[j] = int(((bj * pc.Hs + uj * pc.su + pc.r0) * pc.Ws + vj * pc.sv + pc.c0) * pc.C4);
+        opix[j] = pc.o_off + z * pc.o_z + bj * pc.o_b + uj * pc.o_u + vj * pc.o_v;
+        n++, v++;
+        bool wv = v == pc.Wq;
+        v = wv ? 0 : v;
+        u += wv ? 1 : 0;
+        bool wu = u == pc.Hq;
+        u = wu ? 0 : u;
+        b += wu ? 1 : 0;
     }
 
     float acc[TM][TN];

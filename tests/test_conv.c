@@ -238,7 +238,7 @@ static void bench(int batch) {
         /* VC_CONV_ONLY=fwd|bwd|wgrad records only that part (for the per CPU-s column) */
         const char *only = getenv("VC_CONV_ONLY") ? getenv("VC_CONV_ONLY") : "";
         bool do_fwd = !strcmp(only, "fwd") || !*only, do_bwd = strcmp(only, "fwd") != 0;
-        bool do_dgrad = l != 0 && strcmp(only, "wgrad") != 0;
+        bool do_dgrad = l != 0 && do_bwd && strcmp(only, "wgrad") != 0; /* counted only when recorded */
         if (do_fwd) vc_conv2d_forward(cmd, &s, b_out, b_in, b_w, b_work);
         VcBuffer no_din = {0}; /* the stem is the first layer: no d_in, as in training */
         if (do_bwd) vc_conv2d_backward(cmd, &s, do_dgrad ? b_din : no_din, b_dw, b_g, b_in, b_w, b_work);
@@ -322,6 +322,13 @@ int main(void) {
         {3, 1, 28, 28, 32, 3, 3, 1, 1}, /* small-resnet stem */
         {2, 32, 28, 28, 64, 3, 3, 2, 1}, /* small-resnet block 1 conv1 */
         {2, 2, 9, 8, 64, 3, 3, 1, 1},   /* few input channels, two blocks of output channels (CPU: conv_direct) */
+        /* 1x1 with Ho Wo % 4 = 0 (CPU: d_out read in place by the wgrad and conv_dgrad1x1;
+         * the other 1x1 shapes above take its unaligned variant) */
+        {1, 5, 9, 7, 6, 1, 1, 2, 0},    /* batch 1, odd sizes, C_in 5 */
+        {2, 6, 7, 3, 9, 1, 1, 2, 0},    /* rows of 2 output pixels: a texel spans 2 rows */
+        {2, 19, 8, 8, 8, 1, 1, 2, 0},   /* C_in 19: a partial tile of input channels */
+        {2, 19, 4, 5, 7, 1, 1, 1, 0},   /* stride 1 */
+        {2, 3, 5, 6, 4, 1, 1, 2, 1},    /* 1x1 with padding (CPU: NHWC4 copy + conv_igemm) */
     };
     const size_t n_shapes = sizeof shapes / sizeof *shapes;
     for (int v = 0; v < 2; v++) {

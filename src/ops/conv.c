@@ -11,15 +11,25 @@
  *   dgrad    one implicit GEMM per stride phase (py, px) of the transposed convolution:
  *            d_in[b][ci][y][x] += sum_{ty,tx,co4} WTp[ci][ty,tx,co4] . dp[b][qy - ty][qx - tx][co4]
  *            ky = py + s ty, qy = (y + pad - py) / s (exact); dp = d_out in padded NHWC4
+ *            1x1, no padding: conv_dgrad1x1 instead, outer products over co of weight texels
+ *            (4 ci) and 4 consecutive pixels of a d_out plane (read in place, no copy; 2 texels
+ *            and a shift when planes are not whole texels):
+ *            d_in[b][ci][oy s][ox s] += sum_co Wp[co][ci] d_out[b][co][oy Wo + ox]
  *   wgrad    part[z][co][ci][ky][kx] = sum_{b in split z, oy, t} Dr[b][co][oy][t] . Xs[kx][b][ci][oy s + ky][t]
  *            texels of 4 output columns: Dr = d_out rows (d_out itself when its rows are
  *            whole texels), Xs = input rows shifted by kx (conv_rows4); then
  *            d_weight += sum_z part (conv_reduce)
  *            (with unit row stride the Ho rows of a tap are one run of texels: one inner loop)
+ *            1x1: texels of 4 consecutive pixels of a whole plane instead,
+ *            part[z][co][ci] = sum_{b, t} Dp[b][co][t] . Xg[b][ci][t], Xg = the pixels the 1x1
+ *            reads (conv_plane4), Dp = d_out in place when its planes are whole, aligned
+ *            texels (Ho Wo % 4 = 0), else a plane copy
  * Weights are repacked per call (conv_wpack, tiny).
  * Few input channels (C_in KH KW <= 27, the stem): the forward is conv_direct instead, with
  * no copies: 4 output columns x 32 channels per invocation from registers (a GEMM-shaped
- * kernel spends its time on per-output overhead when the reduction is only 9 long).
+ * kernel spends its time on per-output overhead when the reduction is only 9 long). Its
+ * time is mostly the stores (lavapipe stores a vec4 as 4 per-lane scalar stores, ~5 ns per
+ * invocation on one core; the stem's forward ran 2.5x faster with its stores masked off).
  *
  * GPU devices: im2col into `work` + a shared-memory tiled GEMM (conv_gemm), both operands
  * along the reduction: forward col[n][k]; dgrad dcol = dT . WT then a col2im gather;
@@ -44,6 +54,8 @@
 #define IG_TN 16
 #define IG_WG 16          /* invocations per workgroup of conv_igemm */
 #endif
+#define DG1_TM 16         /* conv_dgrad1x1: input channels x texels (4 pixels) per invocation */
+#define DG1_TQ 4
 #define CPU_MIN_LANES 256 /* wgrad: split the reduction until this many invocations run */
 #define CPU_CHUNK_BYTES ((size_t)16 << 20) /* padded copies of one chunk (CPU path) */
 #define GPU_CHUNK_BYTES ((size_t)64 << 20) /* unfolded matrix of one chunk (GPU path) */
@@ -184,7 +196,8 @@ static CpuPlan cpu_plan(VcContext *ctx, const VcConvShape *s) {
     p.Wd = p.Pl + VC_MAX(p.Wo, qx_max + 1);
     p.Wo4 = div_up(p.Wo, 4);
     /* per image: X holds the NHWC4 input (forward) or KW shifted row copies (wgrad),
-     * D the NHWC4 d_out (dgrad) or its row copy (wgrad) */
+     * D the NHWC4 d_out (dgrad) or its row copy (wgrad); 1x1 plane copies (wgrad) are no
+     * larger than the row copies (ceil(Ho Wo / 4) <= Ho ceil(Wo / 4) texels) */
     size_t x_img = VC_MAX((size_t)p.Hp * p.Wp * p.C4, (size_t)s->KW * s->C_in * p.Hp * p.Wo4) * 16;
     size_t d_img = VC_MAX((size_t)p.Hd * p.Wd * p.Co4, (size_t)s->C_out * p.Ho * p.Wo4) * 16;
     p.nb = images_per_chunk(ctx, s, x_img + d_img, CPU_CHUNK_BYTES);
@@ -246,6 +259,23 @@ static void rows4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off,
     vc_dispatch_1d(cmd, p, bufs, 2, &pc, pc.rows, label, 0, 4.0 * nb * C * H * W + 16.0 * nkx * nb * C * Hp * W4);
 }
 
+typedef struct Plane4Push {
+    uint32_t H, W, Ho, Wo, P4, stride, pad, total, src_off, src_texels;
+} Plane4Push;
+_Static_assert(sizeof(Plane4Push) <= 128, "push constants");
+
+/* dst (nb C, P4) texels: the Ho x Wo pixels (strided, padded) a 1x1 convolution reads from
+ * each plane of src (nb, C, H, W), 4 consecutive pixels per texel, see shaders/conv_plane4.comp */
+static void plane4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off, VcBuffer dst, uint32_t nb, uint32_t C,
+                   uint32_t H, uint32_t W, uint32_t Ho, uint32_t Wo, uint32_t stride, uint32_t pad) {
+    uint32_t P4 = div_up(Ho * Wo, 4);
+    Plane4Push pc = {H, W, Ho, Wo, P4, stride, pad, nb * C * P4, src_off, (uint32_t)(src.size / 16)};
+    VC_ASSERT((size_t)pc.total * 16 <= dst.size);
+    VcBuffer bufs[2] = {src, dst};
+    VcPipeline *p = vc_pipeline_1d(vc_cmd_context(cmd), "conv_plane4", "ts", sizeof pc);
+    vc_dispatch_1d(cmd, p, bufs, 2, &pc, pc.total, label, 0, 4.0 * nb * C * Ho * Wo + 16.0 * pc.total);
+}
+
 typedef struct WpackPush {
     uint32_t C_out, C_in, KH, KW, rows, row4, C4, TX, stride, py, px, dgrad, base, total;
 } WpackPush;
@@ -272,6 +302,8 @@ static void igemm(VcCmd *cmd, const char *label, VcBuffer a, VcBuffer b, VcBuffe
                   bool accumulate, uint32_t TM, uint32_t TN, double flops) {
     pc.splits = splits;
     pc.l1_split = div_up(pc.L1, splits);
+    /* lavapipe ends an invocation silently after 65535 loop iterations */
+    VC_ASSERT((uint64_t)pc.l1_split * (1 + (uint64_t)pc.L2 * (1 + pc.L3)) < 65535 && "conv_igemm: reduction too long for one dispatch");
     size_t tiles = (size_t)div_up(pc.M, TM) * div_up(pc.N, TN);
     uint32_t gx, gy;
     vc_grid_1d(tiles * splits, IG_WG, &gx, &gy);
@@ -284,6 +316,30 @@ static void igemm(VcCmd *cmd, const char *label, VcBuffer a, VcBuffer b, VcBuffe
     VcBuffer bufs[3] = {a, b, out};
     double bytes = (double)a.size + (double)b.size + 4.0 * pc.M * pc.N * splits * (1 + accumulate);
     vc_dispatch(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), bufs, 3, &pc, gx, gy, 1, label, flops, bytes);
+}
+
+typedef struct Dgrad1x1Push {
+    uint32_t C_in, C_out, C4, H, W, Wo, stride, P, P4, groups, tiles, d_off, o_off, d_texels;
+} Dgrad1x1Push;
+_Static_assert(sizeof(Dgrad1x1Push) <= 128, "push constants");
+
+/* d_in += dgrad of a 1x1 convolution over nbc images, d_out read in place (from element
+ * dout_off), see shaders/conv_dgrad1x1.comp */
+static void dgrad1x1(VcCmd *cmd, const VcConvShape *s, VcBuffer wp, VcBuffer dout_c, uint32_t dout_off, VcBuffer din_c,
+                     uint32_t din_off, uint32_t nbc, CpuPlan pl) {
+    uint32_t P = pl.Ho * pl.Wo, P4 = div_up(P, 4), groups = div_up(P4, DG1_TQ);
+    bool unaligned = P % 4 || dout_off % 4;
+    Dgrad1x1Push pc = {(uint32_t)s->C_in, (uint32_t)s->C_out, pl.C4, (uint32_t)s->H, (uint32_t)s->W, pl.Wo,
+                       (uint32_t)s->stride, P, P4, groups, div_up((uint32_t)s->C_in, DG1_TM) * nbc * groups,
+                       unaligned ? dout_off : dout_off / 4, din_off, (uint32_t)(dout_c.size / 16)};
+    uint32_t gx, gy;
+    vc_grid_1d(pc.tiles, IG_WG, &gx, &gy);
+    VcPipelineDesc d = {.shader = "conv_dgrad1x1", .bindings = "tts", .push_size = sizeof pc,
+                        .spec = {IG_WG, DG1_TM, DG1_TQ, unaligned}, .spec_count = 4};
+    VcBuffer bufs[3] = {wp, dout_c, din_c};
+    double flops = 2.0 * s->C_in * s->C_out * nbc * pl.Ho * pl.Wo;
+    vc_dispatch(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), bufs, 3, &pc, gx, gy, 1, "conv_dgrad_1x1", flops,
+                (double)wp.size + (double)dout_c.size + 8.0 * nbc * s->C_in * pl.Ho * pl.Wo);
 }
 
 static void cpu_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer in, VcBuffer weight, VcBuffer work) {
@@ -328,7 +384,14 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
     typedef struct Phase { uint32_t TY, TX, Hq, Wq, y0, x0, qy0, qx0, base; } Phase;
     Phase ph[64];
     uint32_t nph = 0, base = 0;
-    if (dgrad) {
+    /* 1x1 without padding: conv_dgrad1x1 reads d_out in place, weights packed as the
+     * forward's Wp[co][c4] */
+    bool dgrad_1x1 = dgrad && KH == 1 && KW == 1 && pad == 0;
+    if (dgrad_1x1)
+        wpack(cmd, "conv_dgrad_pack_w", weight, region(work, pl.off_w, (size_t)C_out * pl.C4 * 16),
+              (WpackPush){.C_out = C_out, .C_in = C_in, .KH = 1, .KW = 1, .rows = C_out, .row4 = pl.C4, .C4 = pl.C4,
+                          .TX = 1, .stride = 1});
+    else if (dgrad) {
         VC_ASSERT(st * st <= 64 && "dgrad supports strides up to 8");
         for (uint32_t py = 0; py < st; py++)
             for (uint32_t px = 0; px < st; px++) {
@@ -356,7 +419,11 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
         uint32_t b0 = c * pl.nb, nbc = VC_MIN(pl.nb, (uint32_t)s->B - b0);
         uint32_t dout_off, in_off;
         VcBuffer dout_c = images_tex(d_out, out_img, b0, nbc, &dout_off), in_c = images_tex(in, in_img, b0, nbc, &in_off);
-        if (dgrad) {
+        if (dgrad_1x1) {
+            uint32_t din_off;
+            VcBuffer din_c = images(d_in, in_img, b0, nbc, &din_off);
+            dgrad1x1(cmd, s, region(work, pl.off_w, (size_t)C_out * pl.C4 * 16), dout_c, dout_off, din_c, din_off, nbc, pl);
+        } else if (dgrad) {
             uint32_t din_off;
             VcBuffer din_c = images(d_in, in_img, b0, nbc, &din_off);
             VcBuffer dp = region(work, pl.off_d, (size_t)nbc * pl.Hd * pl.Wd * pl.Co4 * 16);
@@ -373,6 +440,26 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
                                .o_b = C_in * H * W, .o_u = st * W, .o_v = st};
                 igemm(cmd, "conv_dgrad_gemm", wt, dp, din_c, g, 1, true, IG_TM, IG_TN, 2.0 * C_in * g.N * C_out * f->TY * f->TX);
             }
+        }
+        if (KH == 1 && KW == 1) {
+            /* 1x1: the reduction runs over whole planes of P4 = ceil(Ho Wo / 4) texels:
+             * part[z][co][ci] (+)= sum over images of split z, texels t of Dp[b][co][t] . Xg[b][ci][t],
+             * Xg = the pixels read (conv_plane4), Dp = d_out read in place when its planes
+             * are whole, aligned texels, else a conv_plane4 copy of it */
+            uint32_t P4 = div_up(HWo, 4);
+            VcBuffer xg = region(work, pl.off_x, (size_t)nbc * C_in * P4 * 16);
+            VcBuffer dpl = dout_c;
+            uint32_t dpl_off = dout_off / 4;
+            if (HWo % 4 || dout_off % 4) {
+                dpl = region(work, pl.off_d, (size_t)nbc * C_out * P4 * 16), dpl_off = 0;
+                plane4(cmd, "conv_wgrad_planes_dout", dout_c, dout_off, dpl, nbc, C_out, pl.Ho, pl.Wo, pl.Ho, pl.Wo, 1, 0);
+            }
+            plane4(cmd, "conv_wgrad_planes_in", in_c, in_off, xg, nbc, C_in, H, W, pl.Ho, pl.Wo, st, pad);
+            IgemmPush g = {.M = C_out, .N = C_in, .Hq = 1, .Wq = 1, .Hs = 1, .Ws = P4, .C4 = 1, .su = 1, .sv = 1,
+                           .L1 = nbc, .L2 = 1, .L3 = P4, .a1 = (int32_t)(C_out * P4), .b1 = (int32_t)(C_in * P4),
+                           .a_off = dpl_off, .a_m = P4, .o_m = C_in, .o_b = 1, .o_z = C_out * C_in};
+            igemm(cmd, "conv_wgrad_gemm", dpl, xg, part, g, pl.splits, c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in);
+            continue;
         }
         /* wgrad: d_out rows -> Dr[b][co][oy][t] and KW shifted input rows
          * Xs[kx][b][ci][yp][t] = in[b][ci][yp - pad][(4 t + q) s + kx - pad], 4 pixels per texel */
