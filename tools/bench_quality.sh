@@ -6,7 +6,7 @@
 #
 #   tools/bench_quality.sh [--method simclr|moco|membank] [--subset 10000] [--epochs 5]
 #                          [--batch 256] [--threads N] [--data PATH] [--out DIR]
-#                          [--moco-version 1|2] [--negatives K|all]
+#                          [--seed S] [--moco-version 1|2] [--negatives K|all]
 #
 # The acceptance figure is the default: 10,000 images x 5 epochs, batch 256, where
 # vkcontrast should be within 1 kNN point of PyTorch or better. --threads sets both sides'
@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 method=simclr subset=10000 epochs=5 batch=256 data=/usr/share/datasets/fashion-mnist out="" threads=$(nproc)
-extra=() # method options, given to both sides
+extra=() # --seed and method options, given to both sides
 usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 need_int() { # flag value
   case "$2" in '' | *[!0-9]*) echo "bench_quality: $1 '$2': expected a positive integer" >&2; exit 2 ;; esac
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
     --epochs) need_int "$1" "${2-}"; epochs="$2"; shift 2 ;;
     --batch) need_int "$1" "${2-}"; batch="$2"; shift 2 ;;
     --threads) need_int "$1" "${2-}"; threads="$2"; shift 2 ;;
-    --moco-version | --negatives) [ -n "${2-}" ] || { echo "bench_quality: $1: expected a value" >&2; exit 2; }
+    --seed | --moco-version | --negatives) [ -n "${2-}" ] || { echo "bench_quality: $1: expected a value" >&2; exit 2; }
       extra+=("$1" "$2"); shift 2 ;;
     --data) data="${2-}"; shift 2 ;;
     --out) out="${2-}"; shift 2 ;;
