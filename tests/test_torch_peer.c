@@ -3,7 +3,10 @@
  * grayscale SimCLR recipe are written with their drawn parameters, and the peer's
  * apply_params must reproduce them from those parameters (crop box, flip, jitter factors
  * and order). The random draws differ by design (Philox here, numpy there); the
- * distributions follow the same recipe. Skipped without Debian's torch. */
+ * distributions follow the same recipe. Then a two-step quality run of each method of the
+ * peer (simclr, moco v1 and v2, membank sampled and all) on 64 images, scored on 100 test
+ * images, must print one JSON object with a finite loss and a kNN top-1 in [0, 1]
+ * (tools/bench_quality.sh reads it). Skipped without Debian's torch. */
 #include <string.h>
 #include <unistd.h>
 
@@ -48,10 +51,29 @@ int main(void) {
     /* the sample exercises every operation, both ways */
     CHECK(jittered > 0 && jittered < 2 * N && flipped > 0 && flipped < 2 * N && cropped > 0,
           "views cover jitter %d, flip %d, crop %d", jittered, flipped, cropped);
-    char cmd[600];
+    char cmd[1200];
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/tools/bench_torch.py' --check-augment '%s'", VC_SOURCE_DIR, path);
     CHECK(system(cmd) == 0, "bench_torch.py reproduces the reference views (max abs difference <= 1e-4)");
     unlink(path);
+
+    /* each method of the peer runs and prints valid JSON (a few seconds each) */
+    static const struct { const char *method, *flags; } runs[] = {
+        {"simclr", ""},
+        {"moco", "--moco-version 2 --queue 96 --shuffle-groups 4"},
+        {"moco", "--moco-version 1 --queue 40 --shuffle-groups 2"},
+        {"membank", "--negatives 16"},
+        {"membank", "--negatives all"},
+    };
+    for (size_t r = 0; r < VC_COUNTOF(runs); r++) {
+        snprintf(cmd, sizeof cmd,
+                 "/usr/bin/python3 '%s/tools/bench_torch.py' --method %s %s --subset 64 --batch 32 --epochs 1 "
+                 "--test-subset 100 --threads 1 --json 2>/dev/null | /usr/bin/python3 -c 'import json, math, sys; "
+                 "r = json.load(sys.stdin); sys.exit(not (r[\"method\"] == \"%s\" and r[\"steps\"] == 2 and "
+                 "math.isfinite(r[\"loss\"]) and 0 <= r[\"knn_top1\"] <= 1))'",
+                 VC_SOURCE_DIR, runs[r].method, runs[r].flags, runs[r].method);
+        CHECK(system(cmd) == 0, "bench_torch.py --method %s %s: one JSON object, finite loss, kNN top-1 in [0, 1]",
+              runs[r].method, runs[r].flags);
+    }
     vc_dataset_free(&d);
     return th_finish();
 }

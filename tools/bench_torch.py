@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""bench_torch.py -- the PyTorch peer of `vkcontrast train`: the same SimCLR, on the CPU.
+"""bench_torch.py -- the PyTorch peer of `vkcontrast train`: SimCLR, MoCo, memory bank, on the CPU.
 
 vkcontrast's speed and quality are reported as ratios against this script, run on the
 same machine in the same session (tools/bench_quality.sh, tools/bench_step.sh). Run it
 with Debian's torch (python3-torch, CPU):
 
     /usr/bin/python3 tools/bench_torch.py --mode quality --subset 10000 --epochs 5 --batch 256
+    /usr/bin/python3 tools/bench_torch.py --method moco --threads 1 --json
     /usr/bin/python3 tools/bench_torch.py --mode speed --batch 256 --steps 10 --json
 
 What is mirrored from vkcontrast (file that defines it there)
@@ -19,28 +20,46 @@ What is mirrored from vkcontrast (file that defines it there)
             10 tries then the centre-crop fallback), bilinear resize back to the input size
             (align_corners False, taps clamped to the crop box), horizontal flip p 0.5,
             colour jitter p 0.8: brightness and contrast factors U(0.6, 1.4) in random
-            order (contrast blends with the image mean), then normalization. Two views.
-  model     small-resnet + projection head (tools/gen_golden.py, DESIGN.md names), out 64.
-  loss      NT-Xent, T 0.2, positives i <-> i+N (gen_golden.nt_xent).
+            order (contrast blends with the image mean), then normalization. Two views
+            (memory bank: one).
+  model     small-resnet + projection head (tools/gen_golden.py, DESIGN.md names), out 64;
+            MoCo v1: a linear head (head.fc) instead.
+  method    --method simclr: NT-Xent, T 0.2, positives i <-> i+N (gen_golden.nt_xent).
+            --method moco (src/methods/moco.c; gen_golden.moco_step): query = the model, key =
+            its copy updated at the start of every step by EMA (--moco-m 0.99) of parameters
+            and BN running statistics; Shuffle-BN as vkcontrast: BN statistics per group of
+            B/G images (--shuffle-groups 8), contiguous groups for the queries, interleaved
+            ones (r, r+G, r+2G, ...) for the keys, which run in training mode without
+            gradient; queue of --queue 4096 keys, initially random unit rows, logits
+            [q.k+, q.queue] / T with the positive at 0, keys enqueued at (step*B) mod K.
+            v2 (default): MLP head, cosine lr, T 0.2; v1: linear head, constant lr, T 0.1.
+            Not --symmetric, not --moco-m-ramp.
+            --method membank (src/methods/membank.c; gen_golden.membank_step): one view per
+            image, bank of n random unit rows, logits [f.bank[i], f.bank[negatives]] / T
+            (T 0.07) with --negatives 4096 entries drawn per step (or all), an image's own
+            entry masked, then bank[i] <- normalize(m bank[i] + (1-m) f), m 0.5.
   optimizer SGD momentum 0.9, weight decay 5e-4 on every parameter, no nesterov,
             lr = 0.06 * batch/256, linear warmup over --warmup-epochs (default 0) then cosine
-            to 0 over all steps, computed per step from the steps done (shaders/schedule.comp);
+            to 0 (MoCo v1: constant) over all steps, computed per step from the steps done (shaders/schedule.comp);
             steps per epoch = subset // batch (the last partial batch is dropped), a new
             shuffle every epoch.
-  kNN       model in eval mode, 128-d representation l2-normalized, cosine similarity,
-            k = 200, votes exp(s / 0.1), train subset as the bank (src/eval/knn.c).
+  kNN       model (MoCo: the query encoder) in eval mode, 128-d representation
+            l2-normalized, cosine similarity, k = 200, votes exp(s / 0.1), train subset as the bank (src/eval/knn.c).
 Not mirrored: the random streams (vkcontrast draws from Philox per (seed, epoch, index,
-view); here numpy and torch generators) and the weight init (PyTorch's own).
+view) and hashes (seed, step) for the bank's negatives; here numpy and torch generators,
+the same distributions), the initial queue and bank (random unit rows from other
+generators) and the weight init (PyTorch's own).
 
 Modes
   quality   train --epochs, then print kNN top-1 (and training images/s).
   speed     --warmup-steps untimed steps, then --steps timed steps on random batches of the
-            data; prints images/s (a step = augment 2 views + forward + backward + SGD;
+            data; prints images/s (a SimCLR step = augment 2 views + forward + backward + SGD;
             images, not views, are counted, as `vkcontrast train` does) and the median
             step time.
 """
 
 import argparse
+import copy
 import gzip
 import json
 import math
@@ -59,9 +78,10 @@ import numpy as np
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_golden import SmallResNet, nt_xent  # noqa: E402  (the contract model)
+from gen_golden import SmallResNet, momentum_update, nt_xent, set_bn_groups, state_entries  # noqa: E402
 
 DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
 
@@ -222,13 +242,14 @@ def eval_input(images, mean, std):
 # ---------------------------------------------------------------------------------------
 # Training and kNN
 
-def lr_at(step, base, warmup, total):
-    """shaders/schedule.comp: linear warmup, then cosine to 0; step = steps done."""
+def lr_at(step, base, warmup, total, min_factor=0.0):
+    """shaders/schedule.comp: linear warmup, then cosine to min_factor * base; step = steps
+    done. min_factor is the method's (VcMethod.min_lr_factor): 1 (constant lr) for MoCo v1."""
     if step < warmup:
         return base * (step + 1) / warmup
     span = max(total, warmup + 1) - warmup
     progress = min((step - warmup) / span, 1.0)
-    return base * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return base * (min_factor + (1.0 - min_factor) * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
 def simclr_step(model, opt, images, rng, mean, std, temperature):
@@ -240,6 +261,105 @@ def simclr_step(model, opt, images, rng, mean, std, temperature):
     loss.backward()
     opt.step()
     return loss.item()
+
+
+class LinearHead(nn.Module):
+    """MoCo v1's head: one linear layer, named head.fc (vc_model_new_head with linear_head)."""
+
+    def __init__(self, dim, out_dim):
+        super().__init__()
+        self.fc = nn.Linear(dim, out_dim)
+
+    def forward(self, h):
+        return self.fc(h)
+
+
+class MocoPeer:
+    """MoCo v1/v2 as src/methods/moco.c (and tools/gen_golden.py's moco_step, which matches it
+    to 1e-6): per step, first key <- m key + (1 - m) query over parameters AND BatchNorm
+    running statistics (before this step's update); q = normalize(query(view 1)) with
+    BatchNorm per contiguous group of B/G images; k = normalize(key(view 2)) in training mode,
+    no gradient, with BatchNorm per interleaved group (images r, r + G, r + 2G, ...: the
+    Shuffle-BN of vkcontrast); logits [q.k, q queue^T] / T, label 0; SGD; keys enqueued at
+    (step * B) mod K. The queue starts as K random unit rows."""
+
+    def __init__(self, model, args, generator):
+        self.query, self.key = model, copy.deepcopy(model)
+        for t in self.key.parameters():
+            t.requires_grad_(False)
+        set_bn_groups(self.query, args.shuffle_groups)
+        set_bn_groups(self.key, args.shuffle_groups)
+        self.key.train()
+        self.pairs = [(tk, tq) for (_, tk), (_, tq) in zip(state_entries(self.key), state_entries(self.query))]
+        self.m, self.G, self.K, self.T = args.moco_m, args.shuffle_groups, args.queue, args.temperature
+        self.queue = F.normalize(torch.randn(self.K, args.out_dim, generator=generator), dim=1)
+        self.ptr = 0
+
+    def step(self, opt, images, rng, mean, std):
+        n, S = images.shape[0], images.shape[-1]
+        x1, x2 = augment(images, rng, mean, std, S), augment(images, rng, mean, std, S)
+        with torch.no_grad():
+            for tk, tq in self.pairs:
+                tk.mul_(self.m).add_(tq, alpha=1.0 - self.m)
+        q = F.normalize(self.query(x1)[1], dim=1)
+        bg = n // self.G
+        idx = torch.tensor([(j % bg) * self.G + j // bg for j in range(n)])  # row r*bg + i <- image r + i*G
+        with torch.no_grad():
+            k = torch.empty(n, self.queue.shape[1])
+            k[idx] = F.normalize(self.key(x2[idx])[1], dim=1)
+        logits = torch.cat([(q * k).sum(1, keepdim=True), q @ self.queue.t()], dim=1) / self.T
+        loss = F.cross_entropy(logits, torch.zeros(n, dtype=torch.long))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        rows = (self.ptr + torch.arange(n)) % self.K
+        self.queue[rows] = k
+        self.ptr = (self.ptr + n) % self.K
+        return loss.item()
+
+
+class MembankPeer:
+    """Instance discrimination with a memory bank as src/methods/membank.c (gen_golden's
+    membank_step): one view per image, plain BatchNorm; f = normalize(model(x));
+    logits [f . bank[i], f . bank[negatives]] / T with K negatives drawn uniformly (with
+    replacement) from the n entries per step, shared by the batch (or every entry), an
+    image's own entry among them masked; label 0; SGD; bank[i] <- normalize(m bank[i] +
+    (1 - m) f). The bank starts as n random unit rows."""
+
+    def __init__(self, model, args, n, generator):
+        self.model, self.n, self.K, self.T, self.m = model, n, args.negatives, args.temperature, args.bank_m
+        self.bank = F.normalize(torch.randn(n, args.out_dim, generator=generator), dim=1)
+
+    def step(self, opt, images, idx, rng, mean, std):
+        x = augment(images, rng, mean, std, images.shape[-1])
+        f = F.normalize(self.model(x)[1], dim=1)
+        pos = self.bank[idx]
+        neg_ids = torch.arange(self.n) if self.K == 0 else torch.from_numpy(rng.integers(0, self.n, self.K))
+        own = neg_ids[None, :] == idx[:, None]
+        logits = torch.cat([(f * pos).sum(1, keepdim=True), (f @ self.bank[neg_ids].t()).masked_fill(own, -1e30)],
+                           dim=1) / self.T
+        loss = F.cross_entropy(logits, torch.zeros(len(idx), dtype=torch.long))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            self.bank[idx] = F.normalize(self.m * pos + (1 - self.m) * f.detach(), dim=1)
+        return loss.item()
+
+
+def make_trainer(args, n, base_lr):
+    """(model, optimizer, step(images, idx, rng, mean, std) -> loss, min lr factor) for --method."""
+    model, opt = make_model_and_opt(args, base_lr)
+    gen = torch.Generator().manual_seed(args.seed + 1)
+    if args.method == "simclr":
+        return model, opt, lambda x, idx, rng, mean, std: simclr_step(model, opt, x, rng, mean, std,
+                                                                       args.temperature), 0.0
+    if args.method == "moco":
+        peer = MocoPeer(model, args, gen)
+        return model, opt, lambda x, idx, rng, mean, std: peer.step(opt, x, rng, mean, std), \
+            (1.0 if args.moco_version == 1 else 0.0)
+    peer = MembankPeer(model, args, n, gen)
+    return model, opt, lambda x, idx, rng, mean, std: peer.step(opt, x, idx, rng, mean, std), 0.0
 
 
 @torch.no_grad()
@@ -268,6 +388,8 @@ def knn_top1(bank, bank_labels, test, test_labels, k=200, temperature=0.1, chunk
 def make_model_and_opt(args, base_lr):
     torch.manual_seed(args.seed)
     model = SmallResNet(channels=1, out_dim=args.out_dim)
+    if args.method == "moco" and args.moco_version == 1:
+        model.head = LinearHead(128, args.out_dim)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=base_lr, momentum=args.momentum,
                           weight_decay=args.weight_decay, nesterov=False)
@@ -305,7 +427,7 @@ def check_augment(path):
 
 def run_quality(args):
     train_x, train_y = load_split(args.data, "train", args.subset)
-    test_x, test_y = load_split(args.data, "test")
+    test_x, test_y = load_split(args.data, "test", args.test_subset)
     mean, std = pixel_stats(train_x)
     n = train_x.shape[0]
     steps_per_epoch = n // args.batch
@@ -314,7 +436,7 @@ def run_quality(args):
     base_lr = args.lr * args.batch / 256.0
     total = args.epochs * steps_per_epoch
     warmup = args.warmup_epochs * steps_per_epoch
-    model, opt = make_model_and_opt(args, base_lr)
+    model, opt, train_step, min_factor = make_trainer(args, n, base_lr)
     rng = np.random.default_rng(args.seed)
     step, t0, train_time, losses = 0, time.perf_counter(), 0.0, []
     for epoch in range(args.epochs):
@@ -322,9 +444,9 @@ def run_quality(args):
         te, loss_sum = time.perf_counter(), 0.0
         for k in range(steps_per_epoch):
             for g in opt.param_groups:
-                g["lr"] = lr_at(step, base_lr, warmup, total)
-            loss_sum += simclr_step(model, opt, train_x[perm[k * args.batch:(k + 1) * args.batch]], rng, mean, std,
-                                    args.temperature)
+                g["lr"] = lr_at(step, base_lr, warmup, total, min_factor)
+            idx = perm[k * args.batch:(k + 1) * args.batch]
+            loss_sum += train_step(train_x[idx], idx, rng, mean, std)
             step += 1
         train_time += time.perf_counter() - te
         losses.append(loss_sum / steps_per_epoch)
@@ -332,7 +454,7 @@ def run_quality(args):
               steps_per_epoch * args.batch / (time.perf_counter() - te)), file=sys.stderr, flush=True)
     top1 = knn_top1(embed(model, train_x, mean, std), train_y, embed(model, test_x, mean, std), test_y,
                     args.knn_k, args.knn_temperature)
-    return {"mode": "quality", "knn_top1": top1, "loss": losses[-1], "epochs": args.epochs, "subset": n,
+    return {"mode": "quality", "method": args.method, "knn_top1": top1, "loss": losses[-1], "epochs": args.epochs, "subset": n,
             "batch": args.batch, "steps": step, "images_per_s": step * args.batch / train_time,
             "elapsed_s": time.perf_counter() - t0}
 
@@ -343,62 +465,86 @@ def run_speed(args):
     n = train_x.shape[0]
     if args.batch > n:
         sys.exit("bench_torch: --batch %d is larger than the training set (%d images)" % (args.batch, n))
-    model, opt = make_model_and_opt(args, args.lr * args.batch / 256.0)
+    model, opt, train_step, _ = make_trainer(args, n, args.lr * args.batch / 256.0)
     rng = np.random.default_rng(args.seed)
     times = []
     for s in range(args.warmup_steps + args.steps):
-        batch = train_x[torch.from_numpy(rng.choice(n, args.batch, replace=False))]
+        idx = torch.from_numpy(rng.choice(n, args.batch, replace=False))
+        batch = train_x[idx]
         t = time.perf_counter()
-        simclr_step(model, opt, batch, rng, mean, std, args.temperature)
+        train_step(batch, idx, rng, mean, std)
         if s >= args.warmup_steps:
             times.append(time.perf_counter() - t)
-    return {"mode": "speed", "images_per_s": args.batch * len(times) / sum(times),
+    return {"mode": "speed", "method": args.method, "images_per_s": args.batch * len(times) / sum(times),
             "ms_per_step_median": 1000.0 * statistics.median(times), "batch": args.batch, "steps": len(times)}
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--mode", choices=["quality", "speed"], default="quality")
+    p.add_argument("--method", choices=["simclr", "moco", "membank"], default="simclr")
     p.add_argument("--data", default=DEFAULT_DATA, help="IDX folder (default %(default)s)")
     p.add_argument("--subset", type=int, default=0, help="first N training images (0 = all)")
+    p.add_argument("--test-subset", type=int, default=0,
+                   help="score the first N test images only (0 = all, as vkcontrast; for quick checks)")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--lr", type=float, default=0.06, help="base lr for batch 256, scaled by batch/256")
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--warmup-epochs", type=int, default=0)
-    p.add_argument("--temperature", type=float, default=0.2)
+    p.add_argument("--temperature", type=float, default=None,
+                   help="default as vkcontrast: 0.2; MoCo v1 0.1, MoCo v2 0.2, membank 0.07")
     p.add_argument("--out-dim", type=int, default=64)
     p.add_argument("--knn-k", type=int, default=200)
     p.add_argument("--knn-temperature", type=float, default=0.1)
     p.add_argument("--steps", type=int, default=10, help="speed mode: timed steps")
     p.add_argument("--warmup-steps", type=int, default=2, help="speed mode: untimed steps first")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--moco-version", type=int, choices=[1, 2], default=2,
+                   help="MoCo 1: linear head, constant lr, T 0.1; 2: MLP head, cosine lr, T 0.2")
+    p.add_argument("--moco-m", type=float, default=0.99, help="key encoder EMA momentum")
+    p.add_argument("--queue", type=int, default=4096, help="MoCo queue length K")
+    p.add_argument("--shuffle-groups", type=int, default=8, help="MoCo Shuffle-BN groups G (divides --batch)")
+    p.add_argument("--negatives", default="4096", help="membank negatives per step, or all")
+    p.add_argument("--bank-m", type=float, default=0.5, help="membank update momentum")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: nproc)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--check-augment", metavar="FILE", help=argparse.SUPPRESS)  # tests/test_torch_peer.c
     args = p.parse_args()
     if args.check_augment:
         sys.exit(check_augment(args.check_augment))
-    for name in ("subset", "epochs", "batch", "steps", "threads", "knn_k", "out_dim"):
+    for name in ("subset", "test_subset", "epochs", "batch", "steps", "threads", "knn_k", "out_dim"):
         v = getattr(args, name)
-        if v < (0 if name == "subset" else 1):
+        if v < (0 if name.endswith("subset") else 1):
             sys.exit("bench_torch: --%s %d: expected %s" % (name.replace("_", "-"), v,
-                     "0 or more" if name == "subset" else "1 or more"))
+                     "0 or more" if name.endswith("subset") else "1 or more"))
     if args.batch < 2:
         sys.exit("bench_torch: --batch %d: expected 2 or more" % args.batch)
+    if args.temperature is None:  # vkcontrast's defaults (src/methods/train_config.c)
+        args.temperature = {"simclr": 0.2, "moco": 0.1 if args.moco_version == 1 else 0.2, "membank": 0.07}[args.method]
+    if args.method == "moco":
+        if args.queue < args.batch:
+            sys.exit("bench_torch: --queue %d: expected at least --batch %d" % (args.queue, args.batch))
+        if args.shuffle_groups < 1 or args.batch % args.shuffle_groups:
+            sys.exit("bench_torch: --shuffle-groups %d: expected a divisor of --batch %d" % (args.shuffle_groups, args.batch))
+    raw = args.negatives
+    args.negatives = 0 if raw == "all" else int(raw) if raw.isdigit() else -1  # 0 = every bank entry
+    if args.negatives < 0 or (raw != "all" and args.negatives == 0):
+        sys.exit("bench_torch: --negatives %s: expected a positive integer or all" % raw)
     torch.set_num_threads(args.threads)
     result = run_quality(args) if args.mode == "quality" else run_speed(args)
-    result.update({"peer": "pytorch", "torch": torch.__version__, "threads": args.threads,
+    result.update({"temperature": args.temperature, "peer": "pytorch", "torch": torch.__version__, "threads": args.threads,
                    "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")})
+    title = {"simclr": "SimCLR", "moco": "MoCo v%d" % args.moco_version, "membank": "memory bank"}[args.method]
     if args.json:
         print(json.dumps(result))
     elif args.mode == "quality":
-        print("PyTorch SimCLR: %d images x %d epochs, batch %d: kNN top-1 %.2f%%, %.1f img/s" %
-              (result["subset"], args.epochs, args.batch, 100 * result["knn_top1"], result["images_per_s"]))
+        print("PyTorch %s: %d images x %d epochs, batch %d: kNN top-1 %.2f%%, %.1f img/s" %
+              (title, result["subset"], args.epochs, args.batch, 100 * result["knn_top1"], result["images_per_s"]))
     else:
-        print("PyTorch SimCLR step, batch %d, %d threads: %.1f img/s (median %.1f ms/step over %d steps)" %
-              (args.batch, args.threads, result["images_per_s"], result["ms_per_step_median"], result["steps"]))
+        print("PyTorch %s step, batch %d, %d threads: %.1f img/s (median %.1f ms/step over %d steps)" %
+              (title, args.batch, args.threads, result["images_per_s"], result["ms_per_step_median"], result["steps"]))
 
 
 if __name__ == "__main__":
