@@ -78,10 +78,9 @@ import numpy as np
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from torch import nn  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_golden import SmallResNet, momentum_update, nt_xent, set_bn_groups, state_entries  # noqa: E402
+from gen_golden import LinearHead, SmallResNet, nt_xent, set_bn_groups, state_entries  # noqa: E402
 
 DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
 
@@ -261,17 +260,6 @@ def simclr_step(model, opt, images, rng, mean, std, temperature):
     loss.backward()
     opt.step()
     return loss.item()
-
-
-class LinearHead(nn.Module):
-    """MoCo v1's head: one linear layer, named head.fc (vc_model_new_head with linear_head)."""
-
-    def __init__(self, dim, out_dim):
-        super().__init__()
-        self.fc = nn.Linear(dim, out_dim)
-
-    def forward(self, h):
-        return self.fc(h)
 
 
 class MocoPeer:

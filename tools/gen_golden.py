@@ -147,6 +147,18 @@ class ProjectionHead(nn.Module):
         return self.fc2(F.relu(self.bn(self.fc1(h))))
 
 
+class LinearHead(nn.Module):
+    """MoCo v1's head: one linear layer, head.fc (dim -> out_dim, bias), as vc_model_new_head
+    with linear_head."""
+
+    def __init__(self, dim, out_dim):
+        super().__init__()
+        self.fc = nn.Linear(dim, out_dim)
+
+    def forward(self, h):
+        return self.fc(h)
+
+
 class SmallResNet(nn.Module):
     BLOCKS = [(32, 32, 1), (32, 64, 2), (64, 128, 2)]  # (C_in, C_out, stride)
 

@@ -51,7 +51,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_golden import GoldenWriter, ProjectionHead, SmallResNet, nt_xent  # noqa: E402
+from gen_golden import GoldenWriter, LinearHead, ProjectionHead, SmallResNet, nt_xent  # noqa: E402
 
 SEED = 1
 PROJ_DIM = 64
@@ -176,17 +176,6 @@ def make_optimizer(model, h):
         return Lars(model.parameters(), h["lr"], h["momentum"], h["wd"], h["trust"])
     return torch.optim.AdamW(model.parameters(), lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"],
                              weight_decay=h["wd"])
-
-
-class LinearHead(nn.Module):
-    """MoCo v1's head: one linear layer, head.fc (D -> out_dim, bias)."""
-
-    def __init__(self, dim, out_dim):
-        super().__init__()
-        self.fc = nn.Linear(dim, out_dim)
-
-    def forward(self, h):
-        return self.fc(h)
 
 
 def make_model(case, dtype):
