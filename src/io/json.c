@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "io/atomic.h"
 #include "util.h"
 
 /* ---------------------------------------------------------------------------------------
@@ -193,6 +194,17 @@ char *vc_json_writer_take(VcJsonWriter *w, size_t *len) {
     w->buf = NULL;
     vc_json_writer_init(w, indent);
     return out;
+}
+
+int vc_json_writer_save(VcJsonWriter *w, const char *path) {
+    size_t len;
+    char *text = vc_json_writer_take(w, &len);
+    vc_json_writer_free(w);
+    const void *parts[1] = {text};
+    size_t sizes[1] = {len};
+    int st = vc_write_atomic(path, parts, sizes, 1);
+    free(text);
+    return st;
 }
 
 static void begin_container(VcJsonWriter *w, char open, char is_object) {

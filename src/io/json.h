@@ -58,6 +58,9 @@ void vc_json_writer_init(VcJsonWriter *w, int indent);
 void vc_json_writer_free(VcJsonWriter *w);
 /* Hand the output over to the caller (free() it) and reset the writer to empty. */
 char *vc_json_writer_take(VcJsonWriter *w, size_t *len);
+/* Write the output to path atomically (io/atomic.h) and free the writer. VC_OK or VC_ERR_IO
+ * with the message set. */
+int vc_json_writer_save(VcJsonWriter *w, const char *path);
 
 void vc_json_begin_object(VcJsonWriter *w);
 void vc_json_end_object(VcJsonWriter *w);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/atomic.h"
 #include "io/json.h"
 
 enum { TID_GPU = 1, TID_LAYER = 2, TID_CPU = 3 };
@@ -146,12 +145,5 @@ int vc_trace_write(const VcTrace *t, const char *path, const char *device) {
     vc_json_field_int(&w, "dispatches_per_step", t->dispatches);
     vc_json_end_object(&w);
     vc_json_end_object(&w);
-    size_t len;
-    char *text = vc_json_writer_take(&w, &len);
-    vc_json_writer_free(&w);
-    const void *parts[1] = {text};
-    size_t sizes[1] = {len};
-    int st = vc_write_atomic(path, parts, sizes, 1);
-    free(text);
-    return st;
+    return vc_json_writer_save(&w, path);
 }

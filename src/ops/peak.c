@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "io/atomic.h"
 #include "io/json.h"
 
 typedef struct { uint32_t iters; float a, b; } FmaPush;
@@ -165,14 +164,8 @@ static void save_cache(const VcContext *ctx, const char *path, const VcPeakRates
     vc_json_field_number(&w, "gbps", r->gbps);
     vc_json_field_number(&w, "fill_gbps", r->fill_gbps);
     vc_json_end_object(&w);
-    size_t len;
-    char *text = vc_json_writer_take(&w, &len);
-    vc_json_writer_free(&w);
-    const void *parts[1] = {text};
-    size_t sizes[1] = {len};
-    if (vc_write_atomic(path, parts, sizes, 1) != VC_OK) /* a cache: failing to write it is not fatal */
+    if (vc_json_writer_save(&w, path) != VC_OK) /* a cache: failing to write it is not fatal */
         fprintf(stderr, "vkcontrast: note: %s\n", vc_last_error());
-    free(text);
 }
 
 int vc_peak_get(VcContext *ctx, bool remeasure, VcPeakRates *out, bool *cached) {
