@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -102,4 +103,33 @@ void cli_check_resume(char *const *stopped, const char *run_a, const char *run_b
     CHECK(ca && cb && la == lb && memcmp(ca, cb, la) == 0,
           "resumed run B ends with a checkpoint bit-identical to run A (%zu vs %zu bytes)", la, lb);
     free(ca), free(cb);
+}
+
+bool cli_setup(const char *tag, int train_n, int test_n, CliDirs *d) {
+    VcDataset train = {0}, test = {0};
+    VcDataOptions o = {.subset = train_n};
+    if (vc_dataset_load(FMNIST, VC_SPLIT_TRAIN, &o, &train) != VC_OK) {
+        printf("SKIP: %s\n", vc_last_error());
+        return false;
+    }
+    o.subset = test_n;
+    VC_ASSERT(vc_dataset_load(FMNIST, VC_SPLIT_TEST, &o, &test) == VC_OK);
+    snprintf(d->root, sizeof d->root, "/tmp/vc_%s_XXXXXX", tag);
+    VC_ASSERT(mkdtemp(d->root));
+    snprintf(d->data, sizeof d->data, "%s/data", d->root);
+    snprintf(d->run_a, sizeof d->run_a, "%s/a", d->root);
+    snprintf(d->run_b, sizeof d->run_b, "%s/b", d->root);
+    snprintf(d->run_c, sizeof d->run_c, "%s/c", d->root);
+    mkdir(d->data, 0755);
+    cli_write_idx(d->data, "train", &train, train_n);
+    cli_write_idx(d->data, "t10k", &test, test_n);
+    vc_dataset_free(&train);
+    vc_dataset_free(&test);
+    return true;
+}
+
+void cli_cleanup(const CliDirs *d) {
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->root);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", d->root);
 }

@@ -3,10 +3,21 @@
 #ifndef VC_TEST_CLI_RUN_H
 #define VC_TEST_CLI_RUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "data/dataset.h"
 
+#define FMNIST "/usr/share/datasets/fashion-mnist" /* Debian's dataset-fashion-mnist */
+
+/* What every CLI training test starts with: a fresh folder root = /tmp/vc_<tag>_XXXXXX holding
+ * the first train_n / test_n Fashion-MNIST images as IDX files in data, and the paths of
+ * three run folders root/{a,b,c} (not created). false, after printing SKIP, when
+ * Fashion-MNIST cannot be read (the test then returns 77). */
+typedef struct CliDirs { char root[64], data[100], run_a[100], run_b[100], run_c[100]; } CliDirs;
+bool cli_setup(const char *tag, int train_n, int test_n, CliDirs *d);
+/* Remove the folder of cli_setup. */
+void cli_cleanup(const CliDirs *d);
 /* The first n images and labels of d as raw IDX files <dir>/<prefix>-{images-idx3,labels-idx1}-ubyte. */
 void cli_write_idx(const char *dir, const char *prefix, const VcDataset *d, int n);
 /* Run the CLI with the NULL-terminated args (after the program name); returns the exit

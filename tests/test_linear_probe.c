@@ -14,7 +14,6 @@
 #include "io/json.h"
 #include "ref/linear_probe.h"
 
-#define FMNIST "/usr/share/datasets/fashion-mnist"
 
 /* n rows of D features in C Gaussian clusters (centres N(0, 3^2) per dimension, spread 1),
  * then dimension d scaled by 10^(d%5 - 2) and shifted by 5d: separable, badly scaled. */

@@ -19,7 +19,6 @@
 #include "io/safetensors.h"
 #include "methods/train.h"
 
-#define FMNIST "/usr/share/datasets/fashion-mnist"
 #define TRAIN_N 64
 #define TEST_N 64
 #define BATCH "16"
@@ -55,24 +54,10 @@ static void test_settings(void) {
 
 int main(void) {
     test_settings();
-    VcDataset train = {0}, test = {0};
-    VcDataOptions o = {.subset = TRAIN_N};
-    if (vc_dataset_load(FMNIST, VC_SPLIT_TRAIN, &o, &train) != VC_OK) {
-        printf("SKIP: %s\n", vc_last_error());
-        return 77;
-    }
-    o.subset = TEST_N;
-    VC_ASSERT(vc_dataset_load(FMNIST, VC_SPLIT_TEST, &o, &test) == VC_OK);
-    char root[] = "/tmp/vc_margin_XXXXXX";
-    VC_ASSERT(mkdtemp(root));
-    char data[100], run_a[100], run_b[100], run_c[100], err[8192];
-    snprintf(data, sizeof data, "%s/data", root);
-    snprintf(run_a, sizeof run_a, "%s/a", root);
-    snprintf(run_b, sizeof run_b, "%s/b", root);
-    snprintf(run_c, sizeof run_c, "%s/c", root);
-    mkdir(data, 0755);
-    cli_write_idx(data, "train", &train, TRAIN_N);
-    cli_write_idx(data, "t10k", &test, TEST_N);
+    CliDirs dirs;
+    if (!cli_setup("margin", TRAIN_N, TEST_N, &dirs)) return 77;
+    char *data = dirs.data, *run_a = dirs.run_a, *run_b = dirs.run_b, *run_c = dirs.run_c;
+    char err[8192];
 
 #define COMMON "--method", "triplet", "--mining", "random", "--margin", "0.4", "--data", data, "--epochs", "3", \
                "--batch", BATCH, "--lr", "0.5", "--knn-every", "3", "--seed", "3", "--progress", "lines"
@@ -113,10 +98,6 @@ int main(void) {
     CHECK(linesc == 3 && lossc[2] < lossc[0], "block: 3 epochs, loss falls (%.4f -> %.4f)", lossc[0], lossc[2]);
     CHECK(knnc > 0 && knnc <= 1.0, "block: kNN measured (%.3f)", knnc);
 
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
-    vc_dataset_free(&train);
-    vc_dataset_free(&test);
+    cli_cleanup(&dirs);
     return th_finish();
 }

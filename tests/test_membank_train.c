@@ -15,31 +15,16 @@
 #include "harness.h"
 #include "io/safetensors.h"
 
-#define FMNIST "/usr/share/datasets/fashion-mnist"
 #define TRAIN_N 96
 #define TEST_N 64
 #define EPOCHS 4
 #define STEPS_PER_EPOCH (TRAIN_N / 32)
 
 int main(void) {
-    VcDataset train = {0}, test = {0};
-    VcDataOptions o = {.subset = TRAIN_N};
-    if (vc_dataset_load(FMNIST, VC_SPLIT_TRAIN, &o, &train) != VC_OK) {
-        printf("SKIP: %s\n", vc_last_error());
-        return 77;
-    }
-    o.subset = TEST_N;
-    VC_ASSERT(vc_dataset_load(FMNIST, VC_SPLIT_TEST, &o, &test) == VC_OK);
-    char root[] = "/tmp/vc_membank_XXXXXX";
-    VC_ASSERT(mkdtemp(root));
-    char data[100], run_a[100], run_b[100], run_c[100], err[8192];
-    snprintf(data, sizeof data, "%s/data", root);
-    snprintf(run_a, sizeof run_a, "%s/a", root);
-    snprintf(run_b, sizeof run_b, "%s/b", root);
-    snprintf(run_c, sizeof run_c, "%s/c", root);
-    mkdir(data, 0755);
-    cli_write_idx(data, "train", &train, TRAIN_N);
-    cli_write_idx(data, "t10k", &test, TEST_N);
+    CliDirs dirs;
+    if (!cli_setup("membank", TRAIN_N, TEST_N, &dirs)) return 77;
+    char *data = dirs.data, *run_a = dirs.run_a, *run_b = dirs.run_b, *run_c = dirs.run_c;
+    char err[8192];
 
 #define COMMON "--method", "membank", "--data", data, "--epochs", "4", "--batch", "32", "--negatives", "50", \
                "--knn-every", "4", "--seed", "7", "--progress", "lines"
@@ -91,10 +76,6 @@ int main(void) {
     int linesc = cli_read_metrics(run_c, lossc, &knnc);
     CHECK(linesc == 1 && isfinite(lossc[0]) && lossc[0] > 0, "--negatives all: 1 epoch, finite loss (%.4f)", lossc[0]);
 
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
-    vc_dataset_free(&train);
-    vc_dataset_free(&test);
+    cli_cleanup(&dirs);
     return th_finish();
 }

@@ -16,7 +16,6 @@
 #include "harness.h"
 #include "io/safetensors.h"
 
-#define FMNIST "/usr/share/datasets/fashion-mnist"
 #define TRAIN_N 96
 #define TEST_N 64
 #define EPOCHS 4
@@ -25,23 +24,10 @@
 #define STEPS_PER_EPOCH (TRAIN_N / BATCH)
 
 int main(void) {
-    VcDataset train = {0}, test = {0};
-    VcDataOptions o = {.subset = TRAIN_N};
-    if (vc_dataset_load(FMNIST, VC_SPLIT_TRAIN, &o, &train) != VC_OK) {
-        printf("SKIP: %s\n", vc_last_error());
-        return 77;
-    }
-    o.subset = TEST_N;
-    VC_ASSERT(vc_dataset_load(FMNIST, VC_SPLIT_TEST, &o, &test) == VC_OK);
-    char root[] = "/tmp/vc_moco_XXXXXX";
-    VC_ASSERT(mkdtemp(root));
-    char data[100], run_a[100], run_b[100], err[8192];
-    snprintf(data, sizeof data, "%s/data", root);
-    snprintf(run_a, sizeof run_a, "%s/a", root);
-    snprintf(run_b, sizeof run_b, "%s/b", root);
-    mkdir(data, 0755);
-    cli_write_idx(data, "train", &train, TRAIN_N);
-    cli_write_idx(data, "t10k", &test, TEST_N);
+    CliDirs dirs;
+    if (!cli_setup("moco", TRAIN_N, TEST_N, &dirs)) return 77;
+    char *data = dirs.data, *run_a = dirs.run_a, *run_b = dirs.run_b;
+    char err[8192];
 
 #define COMMON "--method", "moco", "--data", data, "--epochs", "4", "--batch", "32", "--queue", "40", "--shuffle-groups", "4", \
                "--knn-every", "4", "--seed", "7", "--progress", "lines"
@@ -93,8 +79,7 @@ int main(void) {
           loss[EPOCHS - 1], knnb, knn);
 
     /* MoCo v1: a linear head (head.fc) in the checkpoint, which eval loads */
-    char run_c[100];
-    snprintf(run_c, sizeof run_c, "%s/c", root);
+    char *run_c = dirs.run_c;
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", run_c);
     char *c1[] = {"train", COMMON, "--out", run_c, "--moco-version", "1", "--epochs", "1", "--knn-every", "0", NULL};
     CHECK(cli_run(c1, err, sizeof err) == 0 && strstr(err, "MoCo v1"), "a one-epoch MoCo v1 run exits 0");
@@ -110,10 +95,6 @@ int main(void) {
     char *ev[] = {"eval", "--checkpoint", path, "--data", data, "--json", NULL};
     CHECK(cli_run(ev, err, sizeof err) == 0, "eval loads the v1 checkpoint");
 
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
-    vc_dataset_free(&train);
-    vc_dataset_free(&test);
+    cli_cleanup(&dirs);
     return th_finish();
 }

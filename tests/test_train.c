@@ -17,7 +17,6 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 
-#define FMNIST "/usr/share/datasets/fashion-mnist"
 #define TRAIN_N 96
 #define TEST_N 64
 #define EPOCHS 3
@@ -83,23 +82,9 @@ static int checkpoint_epoch(const char *dir) {
 }
 
 int main(void) {
-    VcDataset train = {0}, test = {0};
-    VcDataOptions o = {.subset = TRAIN_N};
-    if (vc_dataset_load(FMNIST, VC_SPLIT_TRAIN, &o, &train) != VC_OK) {
-        printf("SKIP: %s\n", vc_last_error());
-        return 77;
-    }
-    o.subset = TEST_N;
-    VC_ASSERT(vc_dataset_load(FMNIST, VC_SPLIT_TEST, &o, &test) == VC_OK);
-    char root[] = "/tmp/vc_train_XXXXXX";
-    VC_ASSERT(mkdtemp(root));
-    char data[100], run_a[100], run_b[100];
-    snprintf(data, sizeof data, "%s/data", root);
-    snprintf(run_a, sizeof run_a, "%s/a", root);
-    snprintf(run_b, sizeof run_b, "%s/b", root);
-    mkdir(data, 0755);
-    cli_write_idx(data, "train", &train, TRAIN_N);
-    cli_write_idx(data, "t10k", &test, TEST_N);
+    CliDirs dirs;
+    if (!cli_setup("train", TRAIN_N, TEST_N, &dirs)) return 77;
+    char *root = dirs.root, *data = dirs.data, *run_a = dirs.run_a, *run_b = dirs.run_b;
 
     /* run A: uninterrupted */
     CHECK(wait_exit(spawn_train(data, run_a, NULL)) == 0, "run A exits 0");
@@ -180,9 +165,6 @@ int main(void) {
           ok ? "read" : stbi_failure_reason());
     snprintf(cmd, sizeof cmd, "'%s' augment --data '%s/missing' --out '%s' 2>/dev/null", getenv("VKCONTRAST_BIN"), root, grid);
     CHECK(system(cmd) != 0, "augment on a missing path fails");
-    vc_dataset_free(&train);
-    vc_dataset_free(&test);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
+    cli_cleanup(&dirs);
     return th_finish();
 }
