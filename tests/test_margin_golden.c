@@ -24,15 +24,6 @@
 #define TOL_GRAD 1e-8
 #define TOL_LOSS2_ABS 1e-4
 
-static const float *need(const VcGolden *g, const char *name, size_t count) {
-    size_t n = 0;
-    const float *x = vc_golden_get(g, name, &n);
-    if (!x || n != count) {
-        fprintf(stderr, "FAIL golden tensor %s missing or has %zu elements (want %zu)\n", name, n, count);
-        exit(1);
-    }
-    return x;
-}
 
 typedef struct Setting {
     const char *prefix, *method;
@@ -41,7 +32,7 @@ typedef struct Setting {
 } Setting;
 
 static void run(VcContext *ctx, const VcGolden *g, const float *w0, const Setting *set) {
-    const float *meta = need(g, "mg_meta", 8), *hyper = need(g, "mg_hyper", 3);
+    const float *meta = vc_golden_need(g, "mg_meta", 8), *hyper = vc_golden_need(g, "mg_hyper", 3);
     int N = (int)meta[0], C = (int)meta[1], S = (int)meta[2], D = 64;
     float lr = meta[4];
     VcModel *m = vc_model_new(ctx, VC_MODEL_SMALL_RESNET, C, S, D, 1);
@@ -56,7 +47,7 @@ static void run(VcContext *ctx, const VcGolden *g, const float *w0, const Settin
     CHECK(me != NULL, "%s method builds: %s", set->prefix, vc_last_error());
     if (!me) return;
     size_t in_n = (size_t)2 * N * C * S * S;
-    vc_buffer_upload(ctx, me->input, 0, need(g, "input", in_n), in_n * 4);
+    vc_buffer_upload(ctx, me->input, 0, vc_golden_need(g, "input", in_n), in_n * 4);
     VcBuffer info;
     VC_ASSERT(vc_buffer_alloc_mapped(ctx, sizeof(VcAugmentStep), "step", &info) == VC_OK);
     *(VcAugmentStep *)info.mapped = (VcAugmentStep){.seed = (uint32_t)meta[6]};
@@ -71,20 +62,20 @@ static void run(VcContext *ctx, const VcGolden *g, const float *w0, const Settin
         float loss;
         vc_buffer_download(ctx, me->loss, 0, &loss, sizeof loss);
         snprintf(name, sizeof name, "%s%s", set->prefix, step ? "loss2" : "loss");
-        float want = need(g, name, 1)[0];
+        float want = vc_golden_need(g, name, 1)[0];
         CHECK(fabs(loss - want) <= (step ? TOL_LOSS2_ABS : TOL_LOSS_ABS), "%s %.7f vs PyTorch %.7f", name, loss, want);
         printf("%-14s %.7f (PyTorch %.7f)\n", name, loss, want);
         if (step) break;
         float *z = vc_malloc((size_t)2 * N * D * 4), *grads = vc_malloc(m->arena_floats * 4);
         vc_buffer_download(ctx, vc_margin_method_z(me), 0, z, (size_t)2 * N * D * 4);
         snprintf(name, sizeof name, "%sz", set->prefix);
-        CHECK_NMSE(z, need(g, name, (size_t)2 * N * D), (size_t)2 * N * D, TOL_Z, name);
-        double worst = 0, ez = th_nmse(z, need(g, name, (size_t)2 * N * D), (size_t)2 * N * D);
+        CHECK_NMSE(z, vc_golden_need(g, name, (size_t)2 * N * D), (size_t)2 * N * D, TOL_Z, name);
+        double worst = 0, ez = th_nmse(z, vc_golden_need(g, name, (size_t)2 * N * D), (size_t)2 * N * D);
         if (!strcmp(set->method, "triplet")) {
             int32_t neg[64];
             vc_buffer_download(ctx, vc_margin_method_negatives(me), 0, neg, (size_t)N * 4);
             snprintf(name, sizeof name, "%sneg", set->prefix);
-            const float *want_neg = need(g, name, (size_t)N);
+            const float *want_neg = vc_golden_need(g, name, (size_t)N);
             int same = 0;
             for (int i = 0; i < N; i++) same += neg[i] == (int32_t)want_neg[i];
             CHECK(same == N, "%s: %d of %d negatives as PyTorch's", name, same, N);
@@ -124,7 +115,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < tmp->nt; i++) {
         char name[128];
         snprintf(name, sizeof name, "w.%s", tmp->t[i].name);
-        memcpy(w0 + tmp->t[i].offset, need(g, name, tmp->t[i].n), tmp->t[i].n * sizeof(float));
+        memcpy(w0 + tmp->t[i].offset, vc_golden_need(g, name, tmp->t[i].n), tmp->t[i].n * sizeof(float));
     }
     vc_model_free(tmp);
     Setting sets[] = {{"hard.", "triplet", true, 4}, {"random.", "triplet", false, 4}, {"logistic.", "block", false, 4},
@@ -133,7 +124,7 @@ int main(int argc, char **argv) {
         char name[64];
         snprintf(name, sizeof name, "%skink", sets[i].prefix);
         if (!strcmp(sets[i].method, "triplet"))
-            CHECK(need(g, name, 1)[0] >= 1e-3, "%s: the golden step is %.3g from a kink", sets[i].prefix, need(g, name, 1)[0]);
+            CHECK(vc_golden_need(g, name, 1)[0] >= 1e-3, "%s: the golden step is %.3g from a kink", sets[i].prefix, vc_golden_need(g, name, 1)[0]);
         run(ctx, g, w0, &sets[i]);
     }
     free(w0);
