@@ -119,7 +119,10 @@ static uint32_t images_per_chunk(VcContext *ctx, const VcConvShape *s, size_t sc
     nb = VC_MIN(nb, (range - ALIGN) / in_img);
     nb = VC_MIN(nb, (range - ALIGN) / out_img);
     VC_ASSERT(nb >= 1 && "one image of this convolution is larger than maxStorageBufferRange");
-    return (uint32_t)nb;
+    /* chunks of equal size: a short last chunk would cost nearly a whole one (the wgrad
+     * runs the same splits over it, most of them on padding images) */
+    size_t chunks = (s->B + nb - 1) / nb;
+    return (uint32_t)((s->B + chunks - 1) / chunks);
 }
 
 static void check_shape(const VcConvShape *s) {
@@ -458,7 +461,7 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
             IgemmPush g = {.M = C_out, .N = C_in, .Hq = 1, .Wq = 1, .Hs = 1, .Ws = P4, .C4 = 1, .su = 1, .sv = 1,
                            .L1 = nbc, .L2 = 1, .L3 = P4, .a1 = (int32_t)(C_out * P4), .b1 = (int32_t)(C_in * P4),
                            .a_off = dpl_off, .a_m = P4, .o_m = C_in, .o_b = 1, .o_z = C_out * C_in};
-            igemm(cmd, "conv_wgrad_gemm", dpl, xg, part, g, pl.splits, c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in);
+            igemm(cmd, "conv_wgrad_gemm", dpl, xg, part, g, VC_MIN(pl.splits, nbc), c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in);
             continue;
         }
         /* wgrad: d_out rows -> Dr[b][co][oy][t] and KW shifted input rows
@@ -484,7 +487,7 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
             g.L2 = 1, g.L3 = pl.Ho * pl.Wo4, g.a2 = g.b2 = 0;
         }
         /* the first chunk writes the partial sums, the others add to them */
-        igemm(cmd, "conv_wgrad_gemm", dr, xs, part, g, pl.splits, c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
+        igemm(cmd, "conv_wgrad_gemm", dr, xs, part, g, VC_MIN(pl.splits, nbc), c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
     }
     reduce_splits(cmd, part, d_weight, C_out * C_in * pl.KT, pl.splits);
 }
