@@ -126,6 +126,12 @@ static void check_gpu(VcContext *ctx, const VcConvShape *s, VcConvVariant varian
     size_t ws = vc_conv2d_workspace_bytes(ctx, s);
     VcBuffer b_work;
     VC_ASSERT(vc_buffer_alloc(ctx, ws, "conv work", &b_work) == VC_OK);
+    /* NaN everywhere in the workspace: a kernel that reads scratch nobody wrote fails */
+    VcCmd *poison = vc_cmd_new(ctx, false);
+    vc_cmd_fill(poison, b_work, b_work.size, 0x7fc00000u);
+    vc_cmd_end(poison);
+    vc_cmd_run(poison);
+    vc_cmd_free(poison);
 
     VcCmd *cmd = vc_cmd_new(ctx, false);
     vc_conv2d_forward(cmd, s, b_out, b_in, b_w, b_work);
@@ -339,6 +345,12 @@ int main(void) {
             check_gpu(ctx, &shapes[i], variant, 1, 12, i != 0);
         }
     }
+    /* CPU wgrad in chunks larger than the forward's (its copies are smaller: wgrad_chunk in
+     * src/ops/conv.c), several of them, the last one shorter: a first layer (no d_in), one
+     * image per forward chunk, wgrad chunks of 10, 10, 9; a 1x1, chunks of 2 vs 6, 6, 6, 6, 5 */
+    VcConvShape stem29 = {29, 1, 28, 28, 32, 3, 3, 1, 1}, sc29 = {29, 4, 8, 8, 6, 1, 1, 2, 0};
+    check_gpu(ctx, &stem29, VC_CONV_CPU, 250000, 0, false);
+    check_gpu(ctx, &sc29, VC_CONV_CPU, 1536, 0, true);
     /* the shortcut shape of small-resnet, null d_in on the default variant */
     VcConvShape sc = {2, 32, 28, 28, 64, 1, 1, 2, 0};
     check_gpu(ctx, &sc, VC_CONV_AUTO, 0, 0, false);

@@ -172,7 +172,7 @@ typedef struct CpuPlan {
     uint32_t Hd, Wd, Pt, Pl;   /* padded d_out for the dgrad taps: top / left padding */
     uint32_t Wo4;              /* texels per output row (wgrad copies) */
     uint32_t wtm, wtn;         /* wgrad register tile (m = C_out, n = C_in KH KW) */
-    uint32_t nb, chunks, splits;
+    uint32_t nb, chunks, splits; /* images per chunk and chunks (forward, dgrad); wgrad splits at most */
     size_t off_w, off_x, off_d, off_part, total; /* workspace regions, bytes */
 } CpuPlan;
 
@@ -209,7 +209,7 @@ static CpuPlan cpu_plan(VcContext *ctx, const VcConvShape *s) {
     wgrad_tile(s, &p.wtm, &p.wtn);
     uint32_t tiles = div_up((uint32_t)s->C_out, p.wtm) * div_up((uint32_t)s->C_in * p.KT, p.wtn);
     p.splits = tiles >= CPU_MIN_LANES ? 1 : div_up(CPU_MIN_LANES, tiles);
-    p.splits = VC_MIN(p.splits, p.nb);
+    p.splits = VC_MIN(p.splits, (uint32_t)s->B); /* the wgrad's chunks may be larger than nb (wgrad_chunk) */
     size_t w_bytes = (size_t)p.KT * VC_MAX((size_t)s->C_out * p.C4, (size_t)s->C_in * p.Co4) * 16;
     w_bytes = VC_MAX(w_bytes, direct_w_bytes(s));
     size_t part_bytes = (size_t)p.splits * s->C_out * s->C_in * p.KT * 4;
@@ -218,9 +218,36 @@ static CpuPlan cpu_plan(VcContext *ctx, const VcConvShape *s) {
     p.off_w = 0;
     p.off_x = round_up(w_bytes, ALIGN);
     p.off_d = round_up(p.off_x + p.nb * x_img, ALIGN);
-    p.off_part = round_up(p.off_d + p.nb * d_img, ALIGN);
+    p.off_part = round_up(p.off_d + p.nb * d_img + 2 * ALIGN, ALIGN); /* + slack: wgrad_chunk() aligns its copies */
     p.total = round_up(p.off_part + part_bytes, ALIGN);
     return p;
+}
+
+/* The wgrad's chunk. Its parallelism is tiles x splits, a split taking at least one image,
+ * so a small output (the stem's 32 x 9: one tile) wants more images per chunk than the
+ * plan's to fill CPU_MIN_LANES invocations: up to as many as its copies (KW shifted input
+ * rows, or the pixels of a 1x1, plus a row/plane copy of d_out when it cannot be read in
+ * place) fit into the scratch the plan reserves for one chunk's copies (regions x and d,
+ * adjacent; the wgrad's copies are smaller than the dgrad's). Otherwise the plan's chunk
+ * (larger ones measured slower: cache). Chunks of equal size. *xs_img, *dr_img: bytes per
+ * image of the two copies. */
+static uint32_t wgrad_chunk(VcContext *ctx, const VcConvShape *s, const CpuPlan *p, bool copy_dout, size_t *xs_img,
+                            size_t *dr_img) {
+    bool one = s->KH == 1 && s->KW == 1;
+    size_t px4 = one ? div_up(p->Ho * p->Wo, 4) : (size_t)p->Ho * p->Wo4; /* texels per d_out plane copy */
+    *xs_img = (one ? (size_t)s->C_in * px4 : (size_t)s->KW * s->C_in * p->Hp * p->Wo4) * 16;
+    *dr_img = (size_t)s->C_out * px4 * 16;
+    size_t per_img = round_up(*xs_img + (copy_dout ? *dr_img : 0), 16), scratch = p->off_part - p->off_x - 2 * ALIGN;
+    size_t range = vc_context_info(ctx)->max_storage_buffer_range;
+    size_t in_img = (size_t)s->C_in * s->H * s->W * 4, out_img = (size_t)s->C_out * p->Ho * p->Wo * 4;
+    if (p->splits <= p->nb) return p->nb;
+    size_t nb = VC_MIN(scratch / per_img, (size_t)p->splits); /* <= splits: one image per split at most */
+    nb = VC_MIN(nb, (range - ALIGN) / in_img);
+    nb = VC_MIN(nb, (range - ALIGN) / out_img);
+    nb = VC_MIN(nb, range / *xs_img);
+    nb = VC_MAX(nb, (size_t)p->nb); /* the plan's chunk always fits */
+    size_t chunks = (s->B + nb - 1) / nb;
+    return (uint32_t)((s->B + chunks - 1) / chunks);
 }
 
 typedef struct Nhwc4Push {
@@ -418,10 +445,10 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
                 ph[nph++] = f;
             }
     }
-    for (uint32_t c = 0; c < pl.chunks; c++) {
+    for (uint32_t c = 0; dgrad && c < pl.chunks; c++) {
         uint32_t b0 = c * pl.nb, nbc = VC_MIN(pl.nb, (uint32_t)s->B - b0);
-        uint32_t dout_off, in_off;
-        VcBuffer dout_c = images_tex(d_out, out_img, b0, nbc, &dout_off), in_c = images_tex(in, in_img, b0, nbc, &in_off);
+        uint32_t dout_off;
+        VcBuffer dout_c = images_tex(d_out, out_img, b0, nbc, &dout_off);
         if (dgrad_1x1) {
             uint32_t din_off;
             VcBuffer din_c = images(d_in, in_img, b0, nbc, &din_off);
@@ -444,32 +471,47 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
                 igemm(cmd, "conv_dgrad_gemm", wt, dp, din_c, g, 1, true, IG_TM, IG_TN, 2.0 * C_in * g.N * C_out * f->TY * f->TX);
             }
         }
-        if (KH == 1 && KW == 1) {
+    }
+    /* wgrad, in its own chunks (wgrad_chunk): copies in the x and d regions, one after the other */
+    bool one = KH == 1 && KW == 1;
+    /* d_out is read in place when its rows (1x1: planes) are whole, aligned texels: then
+     * every chunk starts aligned too (a chunk is whole images of a multiple of 4 floats) */
+    bool copy_dout = (one ? HWo % 4 != 0 : pl.Wo % 4 != 0) || d_out.offset % 16 != 0;
+    size_t xs_img, dr_img;
+    uint32_t nbw = wgrad_chunk(vc_cmd_context(cmd), s, &pl, copy_dout, &xs_img, &dr_img), chunks_w = div_up((uint32_t)s->B, nbw);
+    for (uint32_t c = 0; c < chunks_w; c++) {
+        uint32_t b0 = c * nbw, nbc = VC_MIN(nbw, (uint32_t)s->B - b0), splits = VC_MIN(pl.splits, nbc);
+        uint32_t dout_off, in_off;
+        VcBuffer dout_c = images_tex(d_out, out_img, b0, nbc, &dout_off), in_c = images_tex(in, in_img, b0, nbc, &in_off);
+        VcBuffer xs = region(work, pl.off_x, nbc * xs_img);
+        size_t dr_at = pl.off_x + round_up(nbc * xs_img, ALIGN);
+        VC_ASSERT(copy_dout || dout_off % 4 == 0);
+        if (one) {
             /* 1x1: the reduction runs over whole planes of P4 = ceil(Ho Wo / 4) texels:
              * part[z][co][ci] (+)= sum over images of split z, texels t of Dp[b][co][t] . Xg[b][ci][t],
              * Xg = the pixels read (conv_plane4), Dp = d_out read in place when its planes
              * are whole, aligned texels, else a conv_plane4 copy of it */
             uint32_t P4 = div_up(HWo, 4);
-            VcBuffer xg = region(work, pl.off_x, (size_t)nbc * C_in * P4 * 16);
+            VcBuffer xg = xs;
             VcBuffer dpl = dout_c;
             uint32_t dpl_off = dout_off / 4;
-            if (HWo % 4 || dout_off % 4) {
-                dpl = region(work, pl.off_d, (size_t)nbc * C_out * P4 * 16), dpl_off = 0;
+            if (copy_dout) {
+                dpl = region(work, dr_at, nbc * dr_img), dpl_off = 0;
                 plane4(cmd, "conv_wgrad_planes_dout", dout_c, dout_off, dpl, nbc, C_out, pl.Ho, pl.Wo, pl.Ho, pl.Wo, 1, 0);
             }
             plane4(cmd, "conv_wgrad_planes_in", in_c, in_off, xg, nbc, C_in, H, W, pl.Ho, pl.Wo, st, pad);
             IgemmPush g = {.M = C_out, .N = C_in, .Hq = 1, .Wq = 1, .Hs = 1, .Ws = P4, .C4 = 1, .su = 1, .sv = 1,
                            .L1 = nbc, .L2 = 1, .L3 = P4, .a1 = (int32_t)(C_out * P4), .b1 = (int32_t)(C_in * P4),
                            .a_off = dpl_off, .a_m = P4, .o_m = C_in, .o_b = 1, .o_z = C_out * C_in};
-            igemm(cmd, "conv_wgrad_gemm", dpl, xg, part, g, VC_MIN(pl.splits, nbc), c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in);
+            igemm(cmd, "conv_wgrad_gemm", dpl, xg, part, g, splits, c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in);
             continue;
         }
         /* wgrad: d_out rows -> Dr[b][co][oy][t] and KW shifted input rows
          * Xs[kx][b][ci][yp][t] = in[b][ci][yp - pad][(4 t + q) s + kx - pad], 4 pixels per texel */
-        VcBuffer dr = dout_c, xs = region(work, pl.off_x, (size_t)KW * nbc * C_in * pl.Hp * pl.Wo4 * 16);
+        VcBuffer dr = dout_c;
         uint32_t dr_off = dout_off / 4;
-        if (pl.Wo % 4 || dout_off % 4) { /* else d_out's rows are whole texels already */
-            dr = region(work, pl.off_d, (size_t)nbc * C_out * pl.Ho * pl.Wo4 * 16), dr_off = 0;
+        if (copy_dout) { /* else d_out's rows are whole texels already */
+            dr = region(work, dr_at, nbc * dr_img), dr_off = 0;
             rows4(cmd, "conv_wgrad_rows_dout", dout_c, dout_off, dr, 1, nbc, C_out, pl.Ho, pl.Wo, pl.Ho, pl.Wo4, 0, 0, 1, 1);
         }
         rows4(cmd, "conv_wgrad_rows_in", in_c, in_off, xs, KW, nbc, C_in, H, W, pl.Hp, pl.Wo4, pad, pad, st, pl.ss);
@@ -487,9 +529,10 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
             g.L2 = 1, g.L3 = pl.Ho * pl.Wo4, g.a2 = g.b2 = 0;
         }
         /* the first chunk writes the partial sums, the others add to them */
-        igemm(cmd, "conv_wgrad_gemm", dr, xs, part, g, VC_MIN(pl.splits, nbc), c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
+        igemm(cmd, "conv_wgrad_gemm", dr, xs, part, g, splits, c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in * pl.KT);
     }
-    reduce_splits(cmd, part, d_weight, C_out * C_in * pl.KT, pl.splits);
+    /* the first chunk (the largest) wrote every partial sum the fold reads */
+    reduce_splits(cmd, part, d_weight, C_out * C_in * pl.KT, VC_MIN(pl.splits, nbw));
 }
 
 /* ======================= GPU path: im2col + shared-memory GEMM ======================= */
