@@ -1,16 +1,17 @@
 #version 450
-// conv_plane4.comp — gather the pixels a 1x1 convolution reads into whole planes of
-// RGBA32F texels, 4 consecutive output pixels per texel:
+// conv_plane4.comp — gather the pixels one kernel tap of a convolution reads into whole
+// planes of RGBA32F texels, 4 consecutive output pixels per texel:
 //
-//   dst[bc][t] = vec4(src[bc][oy(p) s - pad][ox(p) s - pad], p = 4 t + q, q = 0..3)
-//   oy(p) = p / Wo, ox(p) = p % Wo   (zero outside the image and for p >= Ho Wo)
+//   dst[tap][bc][t] = vec4(src[bc][oy(p) s - pad + ky][ox(p) s - pad + kx], p = 4 t + q, q = 0..3)
+//   oy(p) = p / Wo, ox(p) = p % Wo, tap = ky KW + kx   (zero outside the image and for p >= Ho Wo)
 //
-// The CPU wgrad of a 1x1 convolution reduces over the pixels of each (image, channel)
-// plane: with planes packed without per-row padding (ceil(Ho Wo / 4) texels) its inner
-// loop runs over one plane in one go, and a d_out whose planes are whole, aligned texels
-// is read in place (no copy at all). One invocation per destination texel; each value is
-// one texel fetch of the source (bound as a texel buffer from an aligned-down offset):
-// the 4 pixels of a texel may lie on two rows.
+// The CPU wgrad of a 1x1 or strided convolution reduces over the pixels of each (image,
+// channel) plane, per tap: with planes packed without per-row padding (ceil(Ho Wo / 4)
+// texels) its inner loop runs over one plane in one go, and a d_out whose planes are whole,
+// aligned texels is read in place (no copy at all; d_out's own copy is this with one tap).
+// One invocation per destination texel and row of taps ky: it fetches the texels that hold
+// each of its 4 pixels' KW columns once (3 per pixel; the source is a texel buffer bound from
+// an aligned-down offset; the 4 pixels may lie on two rows) and writes the texel of every kx.
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 #include "conv.glsl"
@@ -24,7 +25,9 @@ layout(push_constant) uniform Push {
     uint H, W;         // source plane
     uint Ho, Wo, P4;   // output plane; texels per destination plane ceil(Ho Wo / 4)
     uint stride, pad;
-    uint total;        // nb C P4 invocations
+    uint KW;           // kernel width (<= 9): tap = ky KW + kx
+    uint planes;       // nb C planes per tap
+    uint total;        // KH nb C P4 invocations (one writes the texel of every kx)
     uint src_off;
     uint src_texels;   // texels in S (fetches are clamped into range)
 } pc;
@@ -32,22 +35,40 @@ layout(push_constant) uniform Push {
 void main() {
     uint e = flat_index();
     if (e >= pc.total) return;
-    uint bc = conv_udiv(e, pc.P4), t = e - bc * pc.P4;
+    uint plane = conv_udiv(e, pc.P4), t = e - plane * pc.P4;
+    uint ky = conv_udiv(plane, pc.planes), bc = plane - ky * pc.planes;
     uint P = pc.Ho * pc.Wo;
     int last = int(pc.src_texels) - 1;
     uint p0 = min(4 * t, P - 1);
     uint oy = conv_udiv(p0, pc.Wo), ox = p0 - oy * pc.Wo; // then step along the row, wrapping
-    vec4 v;
+    // per pixel q: the 12 elements from texel i0[q] >> 2 on hold its columns x0 .. x0 + KW - 1
+    // (KW <= 9, host checks); one fetch of each, then every tap kx picks from them
+    vec4 a0[4], a1[4], a2[4];
+    int k0[4], x0[4];
+    bool ok[4];
     [[unroll]] for (uint q = 0; q < 4; q++) {
-        int y = int(oy * pc.stride) - int(pc.pad), x = int(ox * pc.stride) - int(pc.pad);
-        bool in_img = 4 * t + q < P && y >= 0 && y < int(pc.H) && x >= 0 && x < int(pc.W);
-        int i = int(pc.src_off + bc * pc.H * pc.W) + clamp(y, 0, int(pc.H) - 1) * int(pc.W) + clamp(x, 0, int(pc.W) - 1);
-        float val = conv_pick(texelFetch(S, clamp(i >> 2, 0, last)), vec4(0.0), vec4(0.0), i & 3);
-        v[q] = in_img ? val : 0.0;
+        int y = int(oy * pc.stride + ky) - int(pc.pad);
+        x0[q] = int(ox * pc.stride) - int(pc.pad);
+        ok[q] = 4 * t + q < P && y >= 0 && y < int(pc.H);
+        int i0 = int(pc.src_off + bc * pc.H * pc.W) + clamp(y, 0, int(pc.H) - 1) * int(pc.W) + x0[q];
+        int t0 = i0 >> 2; // (arithmetic shift: i0 < 0 only left of the image, masked)
+        k0[q] = i0 & 3;
+        a0[q] = texelFetch(S, clamp(t0, 0, last));
+        a1[q] = texelFetch(S, clamp(t0 + 1, 0, last));
+        a2[q] = texelFetch(S, clamp(t0 + 2, 0, last));
         ox++;
         bool wrap = ox == pc.Wo; // one pixel further: at most one wrap (selects, no loop)
         ox = wrap ? 0 : ox;
         oy += wrap ? 1 : 0;
     }
-    dst[e] = v;
+    uint d = (ky * pc.KW * pc.planes + bc) * pc.P4 + t, tap_stride = pc.planes * pc.P4;
+    for (uint kx = 0; kx < pc.KW; kx++, d += tap_stride) {
+        vec4 v;
+        [[unroll]] for (uint q = 0; q < 4; q++) {
+            int x = x0[q] + int(kx);
+            float val = conv_pick(a0[q], a1[q], a2[q], k0[q] + int(kx));
+            v[q] = ok[q] && x >= 0 && x < int(pc.W) ? val : 0.0;
+        }
+        dst[d] = v;
+    }
 }

@@ -335,6 +335,7 @@ int main(void) {
         {2, 19, 8, 8, 8, 1, 1, 2, 0},   /* C_in 19: a partial tile of input channels */
         {2, 19, 4, 5, 7, 1, 1, 1, 0},   /* stride 1 */
         {2, 3, 5, 6, 4, 1, 1, 2, 1},    /* 1x1 with padding (CPU: NHWC4 copy + conv_igemm) */
+        {1, 2, 9, 25, 3, 3, 11, 2, 2},  /* 11 wide, stride 2 (CPU wgrad: the rows form, KW > 9) */
     };
     const size_t n_shapes = sizeof shapes / sizeof *shapes;
     for (int v = 0; v < 2; v++) {

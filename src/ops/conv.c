@@ -15,15 +15,16 @@
  *            (4 ci) and 4 consecutive pixels of a d_out plane (read in place, no copy; 2 texels
  *            and a shift when planes are not whole texels):
  *            d_in[b][ci][oy s][ox s] += sum_co Wp[co][ci] d_out[b][co][oy Wo + ox]
- *   wgrad    part[z][co][ci][ky][kx] = sum_{b in split z, oy, t} Dr[b][co][oy][t] . Xs[kx][b][ci][oy s + ky][t]
- *            texels of 4 output columns: Dr = d_out rows (d_out itself when its rows are
- *            whole texels), Xs = input rows shifted by kx (conv_rows4); then
- *            d_weight += sum_z part (conv_reduce)
- *            (with unit row stride the Ho rows of a tap are one run of texels: one inner loop)
- *            1x1: texels of 4 consecutive pixels of a whole plane instead,
- *            part[z][co][ci] = sum_{b, t} Dp[b][co][t] . Xg[b][ci][t], Xg = the pixels the 1x1
- *            reads (conv_plane4), Dp = d_out in place when its planes are whole, aligned
- *            texels (Ho Wo % 4 = 0), else a plane copy
+ *   wgrad    part[z][co][ci][ky][kx] = sum over the pixels of the images of split z of
+ *            d_out x the input pixels tap (ky, kx) reads, as dot products of texels of 4
+ *            pixels (then d_weight += sum_z part, conv_reduce), in one of two forms:
+ *            rows: Dr[b][co][oy][t] . Xs[kx][b][ci][oy s + ky][t], Dr = d_out rows (d_out
+ *            itself when its rows are whole texels), Xs = input rows shifted by kx
+ *            (conv_rows4); with stride 1 the Ho rows of a tap are one run (one inner loop)
+ *            planes (1x1, strided): Dp[b][co][t] . Xg[ky KW + kx][b][ci][t] over whole
+ *            planes of ceil(Ho Wo / 4) texels, Xg = the pixels each tap reads (conv_plane4),
+ *            Dp = d_out in place when its planes are whole, aligned texels (Ho Wo % 4 = 0),
+ *            else a plane copy (strided rows would be short, Wo / 4 texels, partly wasted)
  * Weights are repacked per call (conv_wpack, tiny).
  * Few input channels (C_in KH KW <= 27, the stem): the forward is conv_direct instead, with
  * no copies: 4 output columns x 32 channels per invocation from registers (a GEMM-shaped
@@ -198,10 +199,12 @@ static CpuPlan cpu_plan(VcContext *ctx, const VcConvShape *s) {
     p.Hd = p.Pt + VC_MAX(p.Ho, qy_max + 1);
     p.Wd = p.Pl + VC_MAX(p.Wo, qx_max + 1);
     p.Wo4 = div_up(p.Wo, 4);
-    /* per image: X holds the NHWC4 input (forward) or KW shifted row copies (wgrad),
-     * D the NHWC4 d_out (dgrad) or its row copy (wgrad); 1x1 plane copies (wgrad) are no
-     * larger than the row copies (ceil(Ho Wo / 4) <= Ho ceil(Wo / 4) texels) */
+    /* per image: X holds the NHWC4 input (forward) or the wgrad's copies of it (KW shifted
+     * rows; strided: KH KW tap planes, see wgrad_planes), D the NHWC4 d_out (dgrad) or its
+     * row copy (wgrad); plane copies of d_out (wgrad) are no larger than the row copies
+     * (ceil(Ho Wo / 4) <= Ho ceil(Wo / 4) texels) */
     size_t x_img = VC_MAX((size_t)p.Hp * p.Wp * p.C4, (size_t)s->KW * s->C_in * p.Hp * p.Wo4) * 16;
+    if (st > 1) x_img = VC_MAX(x_img, (size_t)p.KT * s->C_in * div_up(p.Ho * p.Wo, 4) * 16);
     size_t d_img = VC_MAX((size_t)p.Hd * p.Wd * p.Co4, (size_t)s->C_out * p.Ho * p.Wo4) * 16;
     p.nb = images_per_chunk(ctx, s, x_img + d_img, CPU_CHUNK_BYTES);
     p.chunks = div_up((uint32_t)s->B, p.nb);
@@ -223,6 +226,14 @@ static CpuPlan cpu_plan(VcContext *ctx, const VcConvShape *s) {
     return p;
 }
 
+/* The CPU wgrad's two forms. Rows: the reduction runs along output rows of 4-pixel texels
+ * (d_out rows against KW shifted copies of the input rows); with unit stride the Ho rows of
+ * a tap are one run. Planes (1x1 and strided convolutions): along whole output planes of
+ * ceil(Ho Wo / 4) texels, d_out's planes against one copy of the input per tap holding the
+ * pixels that tap reads (conv_plane4): one run per plane with no per-row padding, where a
+ * strided row form has short rows (Wo / 4 texels) and a texel per row partly wasted. */
+static bool wgrad_planes(const VcConvShape *s) { return (s->KH == 1 && s->KW == 1) || (s->stride > 1 && s->KW <= 9); }
+
 /* The wgrad's chunk. Its parallelism is tiles x splits, a split taking at least one image,
  * so a small output (the stem's 32 x 9: one tile) wants more images per chunk than the
  * plan's to fill CPU_MIN_LANES invocations: up to as many as its copies (KW shifted input
@@ -233,9 +244,9 @@ static CpuPlan cpu_plan(VcContext *ctx, const VcConvShape *s) {
  * image of the two copies. */
 static uint32_t wgrad_chunk(VcContext *ctx, const VcConvShape *s, const CpuPlan *p, bool copy_dout, size_t *xs_img,
                             size_t *dr_img) {
-    bool one = s->KH == 1 && s->KW == 1;
-    size_t px4 = one ? div_up(p->Ho * p->Wo, 4) : (size_t)p->Ho * p->Wo4; /* texels per d_out plane copy */
-    *xs_img = (one ? (size_t)s->C_in * px4 : (size_t)s->KW * s->C_in * p->Hp * p->Wo4) * 16;
+    bool planes = wgrad_planes(s);
+    size_t px4 = planes ? div_up(p->Ho * p->Wo, 4) : (size_t)p->Ho * p->Wo4; /* texels per d_out plane copy */
+    *xs_img = (planes ? (size_t)p->KT * s->C_in * px4 : (size_t)s->KW * s->C_in * p->Hp * p->Wo4) * 16;
     *dr_img = (size_t)s->C_out * px4 * 16;
     size_t per_img = round_up(*xs_img + (copy_dout ? *dr_img : 0), 16), scratch = p->off_part - p->off_x - 2 * ALIGN;
     size_t range = vc_context_info(ctx)->max_storage_buffer_range;
@@ -290,20 +301,22 @@ static void rows4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off,
 }
 
 typedef struct Plane4Push {
-    uint32_t H, W, Ho, Wo, P4, stride, pad, total, src_off, src_texels;
+    uint32_t H, W, Ho, Wo, P4, stride, pad, KW, planes, total, src_off, src_texels;
 } Plane4Push;
 _Static_assert(sizeof(Plane4Push) <= 128, "push constants");
 
-/* dst (nb C, P4) texels: the Ho x Wo pixels (strided, padded) a 1x1 convolution reads from
- * each plane of src (nb, C, H, W), 4 consecutive pixels per texel, see shaders/conv_plane4.comp */
+/* dst (KH KW, nb C, P4) texels: for every tap (ky, kx), the Ho x Wo pixels (strided,
+ * padded) it reads from each plane of src (nb, C, H, W), 4 consecutive pixels per texel,
+ * see shaders/conv_plane4.comp */
 static void plane4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off, VcBuffer dst, uint32_t nb, uint32_t C,
-                   uint32_t H, uint32_t W, uint32_t Ho, uint32_t Wo, uint32_t stride, uint32_t pad) {
+                   uint32_t H, uint32_t W, uint32_t Ho, uint32_t Wo, uint32_t stride, uint32_t pad, uint32_t KH, uint32_t KW) {
     uint32_t P4 = div_up(Ho * Wo, 4);
-    Plane4Push pc = {H, W, Ho, Wo, P4, stride, pad, nb * C * P4, src_off, (uint32_t)(src.size / 16)};
-    VC_ASSERT((size_t)pc.total * 16 <= dst.size);
+    VC_ASSERT(KW <= 9 && "conv_plane4: a pixel's KW columns must lie in 3 texels");
+    Plane4Push pc = {H, W, Ho, Wo, P4, stride, pad, KW, nb * C, KH * nb * C * P4, src_off, (uint32_t)(src.size / 16)};
+    VC_ASSERT((size_t)pc.total * KW * 16 <= dst.size);
     VcBuffer bufs[2] = {src, dst};
     VcPipeline *p = vc_pipeline_1d(vc_cmd_context(cmd), "conv_plane4", "ts", sizeof pc);
-    vc_dispatch_1d(cmd, p, bufs, 2, &pc, pc.total, label, 0, 4.0 * nb * C * Ho * Wo + 16.0 * pc.total);
+    vc_dispatch_1d(cmd, p, bufs, 2, &pc, pc.total, label, 0, 4.0 * nb * C * H * W + 16.0 * pc.total * KW);
 }
 
 typedef struct WpackPush {
@@ -473,10 +486,10 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
         }
     }
     /* wgrad, in its own chunks (wgrad_chunk): copies in the x and d regions, one after the other */
-    bool one = KH == 1 && KW == 1;
-    /* d_out is read in place when its rows (1x1: planes) are whole, aligned texels: then
-     * every chunk starts aligned too (a chunk is whole images of a multiple of 4 floats) */
-    bool copy_dout = (one ? HWo % 4 != 0 : pl.Wo % 4 != 0) || d_out.offset % 16 != 0;
+    bool planes = wgrad_planes(s);
+    /* d_out is read in place when its rows (planes form: planes) are whole, aligned texels:
+     * then every chunk starts aligned too (a chunk is whole images of a multiple of 4 floats) */
+    bool copy_dout = (planes ? HWo % 4 != 0 : pl.Wo % 4 != 0) || d_out.offset % 16 != 0;
     size_t xs_img, dr_img;
     uint32_t nbw = wgrad_chunk(vc_cmd_context(cmd), s, &pl, copy_dout, &xs_img, &dr_img), chunks_w = div_up((uint32_t)s->B, nbw);
     for (uint32_t c = 0; c < chunks_w; c++) {
@@ -486,27 +499,31 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
         VcBuffer xs = region(work, pl.off_x, nbc * xs_img);
         size_t dr_at = pl.off_x + round_up(nbc * xs_img, ALIGN);
         VC_ASSERT(copy_dout || dout_off % 4 == 0);
-        if (one) {
-            /* 1x1: the reduction runs over whole planes of P4 = ceil(Ho Wo / 4) texels:
-             * part[z][co][ci] (+)= sum over images of split z, texels t of Dp[b][co][t] . Xg[b][ci][t],
-             * Xg = the pixels read (conv_plane4), Dp = d_out read in place when its planes
-             * are whole, aligned texels, else a conv_plane4 copy of it */
+        if (planes) {
+            /* the reduction runs over whole planes of P4 = ceil(Ho Wo / 4) texels:
+             * part[z][co][ci][ky][kx] (+)= sum over images b of split z, texels t of
+             *     Dp[b][co][t] . Xg[ky KW + kx][b][ci][t],
+             * Xg = the pixels each tap reads (conv_plane4), Dp = d_out read in place when its
+             * planes are whole, aligned texels, else a conv_plane4 copy of it */
             uint32_t P4 = div_up(HWo, 4);
             VcBuffer xg = xs;
             VcBuffer dpl = dout_c;
             uint32_t dpl_off = dout_off / 4;
             if (copy_dout) {
                 dpl = region(work, dr_at, nbc * dr_img), dpl_off = 0;
-                plane4(cmd, "conv_wgrad_planes_dout", dout_c, dout_off, dpl, nbc, C_out, pl.Ho, pl.Wo, pl.Ho, pl.Wo, 1, 0);
+                plane4(cmd, "conv_wgrad_planes_dout", dout_c, dout_off, dpl, nbc, C_out, pl.Ho, pl.Wo, pl.Ho, pl.Wo, 1, 0, 1, 1);
             }
-            plane4(cmd, "conv_wgrad_planes_in", in_c, in_off, xg, nbc, C_in, H, W, pl.Ho, pl.Wo, st, pad);
-            IgemmPush g = {.M = C_out, .N = C_in, .Hq = 1, .Wq = 1, .Hs = 1, .Ws = P4, .C4 = 1, .su = 1, .sv = 1,
-                           .L1 = nbc, .L2 = 1, .L3 = P4, .a1 = (int32_t)(C_out * P4), .b1 = (int32_t)(C_in * P4),
-                           .a_off = dpl_off, .a_m = P4, .o_m = C_in, .o_b = 1, .o_z = C_out * C_in};
-            igemm(cmd, "conv_wgrad_gemm", dpl, xg, part, g, splits, c > 0, pl.wtm, pl.wtn, 2.0 * C_out * nbc * HWo * C_in);
+            plane4(cmd, "conv_wgrad_planes_in", in_c, in_off, xg, nbc, C_in, H, W, pl.Ho, pl.Wo, st, pad, KH, KW);
+            /* n = (ci, ky, kx) on a KH x KW grid: Xg row (ci + ky KW nbc C_in) P4 + kx nbc C_in P4 */
+            IgemmPush g = {.M = C_out, .N = C_in * pl.KT, .Hq = KH, .Wq = KW, .Hs = 1, .Ws = P4, .C4 = 1,
+                           .su = KW * nbc * C_in, .sv = nbc * C_in * P4, .L1 = nbc, .L2 = 1, .L3 = P4,
+                           .a1 = (int32_t)(C_out * P4), .b1 = (int32_t)(C_in * P4), .a_off = dpl_off, .a_m = P4,
+                           .o_m = C_in * pl.KT, .o_b = pl.KT, .o_u = KW, .o_v = 1, .o_z = C_out * C_in * pl.KT};
+            igemm(cmd, "conv_wgrad_gemm", dpl, xg, part, g, splits, c > 0, pl.wtm, pl.wtn,
+                  2.0 * C_out * nbc * HWo * C_in * pl.KT);
             continue;
         }
-        /* wgrad: d_out rows -> Dr[b][co][oy][t] and KW shifted input rows
+        /* rows form: d_out rows -> Dr[b][co][oy][t] and KW shifted input rows
          * Xs[kx][b][ci][yp][t] = in[b][ci][yp - pad][(4 t + q) s + kx - pad], 4 pixels per texel */
         VcBuffer dr = dout_c;
         uint32_t dr_off = dout_off / 4;
