@@ -10,13 +10,14 @@
 // texels) its inner loop runs over one plane in one go, and a d_out whose planes are whole,
 // aligned texels is read in place (no copy at all; d_out's own copy is this with one tap).
 // One invocation per destination texel and row of taps ky: it fetches the texels that hold
-// each of its 4 pixels' KW columns once (3 per pixel; the source is a texel buffer bound from
+// each of its 4 pixels' KW columns once (1 to 3 per pixel; the source is a texel buffer bound from
 // an aligned-down offset; the 4 pixels may lie on two rows) and writes the texel of every kx.
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 #include "conv.glsl"
 
 layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint KW = 1; // kernel width (<= 9): tap = ky KW + kx (a constant: the kx loop unrolls)
 
 layout(binding = 0) uniform samplerBuffer S;                      // (nb, C, H, W) from element src_off
 layout(std430, binding = 1) writeonly buffer Dst { vec4 dst[]; }; // (nb C, P4)
@@ -25,7 +26,6 @@ layout(push_constant) uniform Push {
     uint H, W;         // source plane
     uint Ho, Wo, P4;   // output plane; texels per destination plane ceil(Ho Wo / 4)
     uint stride, pad;
-    uint KW;           // kernel width (<= 9): tap = ky KW + kx
     uint planes;       // nb C planes per tap
     uint total;        // KH nb C P4 invocations (one writes the texel of every kx)
     uint src_off;
@@ -42,7 +42,8 @@ void main() {
     uint p0 = min(4 * t, P - 1);
     uint oy = conv_udiv(p0, pc.Wo), ox = p0 - oy * pc.Wo; // then step along the row, wrapping
     // per pixel q: the 12 elements from texel i0[q] >> 2 on hold its columns x0 .. x0 + KW - 1
-    // (KW <= 9, host checks); one fetch of each, then every tap kx picks from them
+    // (KW <= 9, host checks); one fetch of each texel they span (1 for KW = 1, 2 up to KW = 5),
+    // then every tap kx picks from them
     vec4 a0[4], a1[4], a2[4];
     int k0[4], x0[4];
     bool ok[4];
@@ -53,16 +54,16 @@ void main() {
         int i0 = int(pc.src_off + bc * pc.H * pc.W) + clamp(y, 0, int(pc.H) - 1) * int(pc.W) + x0[q];
         int t0 = i0 >> 2; // (arithmetic shift: i0 < 0 only left of the image, masked)
         k0[q] = i0 & 3;
-        a0[q] = texelFetch(S, clamp(t0, 0, last));
-        a1[q] = texelFetch(S, clamp(t0 + 1, 0, last));
-        a2[q] = texelFetch(S, clamp(t0 + 2, 0, last));
+        a0[q] = texelFetch(S, clamp(t0, 0, last)); // as many texels as KW columns may span
+        a1[q] = KW > 1 ? texelFetch(S, clamp(t0 + 1, 0, last)) : a0[q];
+        a2[q] = KW > 5 ? texelFetch(S, clamp(t0 + 2, 0, last)) : a1[q];
         ox++;
         bool wrap = ox == pc.Wo; // one pixel further: at most one wrap (selects, no loop)
         ox = wrap ? 0 : ox;
         oy += wrap ? 1 : 0;
     }
-    uint d = (ky * pc.KW * pc.planes + bc) * pc.P4 + t, tap_stride = pc.planes * pc.P4;
-    for (uint kx = 0; kx < pc.KW; kx++, d += tap_stride) {
+    uint d = (ky * KW * pc.planes + bc) * pc.P4 + t, tap_stride = pc.planes * pc.P4;
+    [[unroll]] for (uint kx = 0; kx < KW; kx++, d += tap_stride) {
         vec4 v;
         [[unroll]] for (uint q = 0; q < 4; q++) {
             int x = x0[q] + int(kx);

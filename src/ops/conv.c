@@ -301,7 +301,7 @@ static void rows4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off,
 }
 
 typedef struct Plane4Push {
-    uint32_t H, W, Ho, Wo, P4, stride, pad, KW, planes, total, src_off, src_texels;
+    uint32_t H, W, Ho, Wo, P4, stride, pad, planes, total, src_off, src_texels;
 } Plane4Push;
 _Static_assert(sizeof(Plane4Push) <= 128, "push constants");
 
@@ -312,11 +312,13 @@ static void plane4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off
                    uint32_t H, uint32_t W, uint32_t Ho, uint32_t Wo, uint32_t stride, uint32_t pad, uint32_t KH, uint32_t KW) {
     uint32_t P4 = div_up(Ho * Wo, 4);
     VC_ASSERT(KW <= 9 && "conv_plane4: a pixel's KW columns must lie in 3 texels");
-    Plane4Push pc = {H, W, Ho, Wo, P4, stride, pad, KW, nb * C, KH * nb * C * P4, src_off, (uint32_t)(src.size / 16)};
+    Plane4Push pc = {H, W, Ho, Wo, P4, stride, pad, nb * C, KH * nb * C * P4, src_off, (uint32_t)(src.size / 16)};
     VC_ASSERT((size_t)pc.total * KW * 16 <= dst.size);
     VcBuffer bufs[2] = {src, dst};
-    VcPipeline *p = vc_pipeline_1d(vc_cmd_context(cmd), "conv_plane4", "ts", sizeof pc);
-    vc_dispatch_1d(cmd, p, bufs, 2, &pc, pc.total, label, 0, 4.0 * nb * C * H * W + 16.0 * pc.total * KW);
+    VcPipelineDesc d = {.shader = "conv_plane4", .bindings = "ts", .push_size = sizeof pc, .spec = {VC_WG_1D, KW},
+                        .spec_count = 2};
+    vc_dispatch_1d(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), bufs, 2, &pc, pc.total, label, 0,
+                   4.0 * nb * C * H * W + 16.0 * pc.total * KW);
 }
 
 typedef struct WpackPush {
