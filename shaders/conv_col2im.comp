@@ -17,6 +17,7 @@ layout(push_constant) uniform Push {
     uint K;
     uint total; // nb * C_in * H * W
     uint d_off; // element offset of the chunk's first image in d_in
+    uint accumulate; // 1: d_in += result, 0: d_in = result
 } pc;
 
 void main() {
@@ -39,5 +40,6 @@ void main() {
             acc += dcol[n * pc.K + (ci * pc.KH + ky) * pc.KW + kx];
         }
     }
-    d_in[pc.d_off + e] += acc;
+    if (pc.accumulate != 0u) acc += d_in[pc.d_off + e];
+    d_in[pc.d_off + e] = acc;
 }

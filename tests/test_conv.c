@@ -93,7 +93,7 @@ static double g_worst_fwd, g_worst_bwd;
  * chunk_bytes != 0 forces small chunks; offset_in shifts `in` and `d_in` to an unaligned
  * offset inside a larger buffer; with_din == false passes a null d_in (first layer). */
 static void check_gpu(VcContext *ctx, const VcConvShape *s, VcConvVariant variant, size_t chunk_bytes, size_t offset_in,
-                      bool with_din) {
+                      bool with_din, bool set) {
     vc_conv2d_force_variant(variant);
     vc_conv2d_set_chunk_bytes(chunk_bytes);
     size_t ni = n_in(s), nw = n_w(s), no = n_out(s);
@@ -136,7 +136,8 @@ static void check_gpu(VcContext *ctx, const VcConvShape *s, VcConvVariant varian
     VcCmd *cmd = vc_cmd_new(ctx, false);
     vc_conv2d_forward(cmd, s, b_out, b_in, b_w, b_work);
     VcBuffer null_din = {0};
-    vc_conv2d_backward(cmd, s, with_din ? b_din : null_din, b_dw, b_g, b_in, b_w, b_work);
+    if (set) vc_conv2d_backward_set(cmd, s, with_din ? b_din : null_din, b_dw, b_g, b_in, b_w, b_work);
+    else vc_conv2d_backward(cmd, s, with_din ? b_din : null_din, b_dw, b_g, b_in, b_w, b_work);
 
     char name[96], what[200];
     shape_name(s, name, sizeof name);
@@ -155,13 +156,14 @@ static void check_gpu(VcContext *ctx, const VcConvShape *s, VcConvVariant varian
         vc_buffer_download(ctx, b_out, 0, got_out, no * 4);
         vc_buffer_download(ctx, b_din, 0, got_din, ni * 4);
         vc_buffer_download(ctx, b_dw, 0, got_dw, nw * 4);
-        for (size_t i = 0; i < ni; i++) want_din[i] = (float)(din0[i] + run * ref_din[i]);
+        for (size_t i = 0; i < ni; i++) want_din[i] = (float)(set ? ref_din[i] : din0[i] + run * ref_din[i]);
         for (size_t i = 0; i < nw; i++) want_dw[i] = (float)(dw0[i] + run * ref_dw[i]);
         snprintf(what, sizeof what, "%s forward run %d (%s)", vname, run, name);
         CHECK_NMSE(got_out, want_out, no, FWD_BOUND, what);
         g_worst_fwd = fmax(g_worst_fwd, th_nmse(got_out, want_out, no));
         if (with_din) {
-            snprintf(what, sizeof what, "%s d_in = d_in0 + %d dgrad (%s)", vname, run, name);
+            if (set) snprintf(what, sizeof what, "%s d_in = dgrad, run %d (%s)", vname, run, name);
+            else snprintf(what, sizeof what, "%s d_in = d_in0 + %d dgrad (%s)", vname, run, name);
             CHECK_NMSE(got_din, want_din, ni, BWD_BOUND, what);
             g_worst_bwd = fmax(g_worst_bwd, th_nmse(got_din, want_din, ni));
         } else {
@@ -175,7 +177,7 @@ static void check_gpu(VcContext *ctx, const VcConvShape *s, VcConvVariant varian
     for (size_t i = 0; i < nw; i++) got_dw[i] = (got_dw[i] - dw0[i]) / 2, want_dw[i] = (float)ref_dw[i];
     snprintf(what, sizeof what, "%s wgrad alone (%s)", vname, name);
     CHECK_NMSE(got_dw, want_dw, nw, 1e-9, what);
-    if (with_din) {
+    if (with_din && !set) {
         for (size_t i = 0; i < ni; i++) got_din[i] = (got_din[i] - din0[i]) / 2, want_din[i] = (float)ref_din[i];
         snprintf(what, sizeof what, "%s dgrad alone (%s)", vname, name);
         CHECK_NMSE(got_din, want_din, ni, 1e-9, what);
@@ -341,20 +343,23 @@ int main(void) {
     for (int v = 0; v < 2; v++) {
         VcConvVariant variant = v ? VC_CONV_GPU : VC_CONV_CPU;
         for (size_t i = 0; i < n_shapes; i++) {
-            check_gpu(ctx, &shapes[i], variant, 0, 0, true);
+            check_gpu(ctx, &shapes[i], variant, 0, 0, true, false);
             /* one image per chunk, in / d_in / d_out at unaligned offsets */
-            check_gpu(ctx, &shapes[i], variant, 1, 12, i != 0);
+            check_gpu(ctx, &shapes[i], variant, 1, 12, i != 0, false);
+            /* d_in = dgrad (d_in starts as random values: every pixel must be written) */
+            check_gpu(ctx, &shapes[i], variant, 0, 0, true, true);
+            check_gpu(ctx, &shapes[i], variant, 1, 12, true, true);
         }
     }
     /* CPU wgrad in chunks larger than the forward's (its copies are smaller: wgrad_chunk in
      * src/ops/conv.c), several of them, the last one shorter: a first layer (no d_in), one
      * image per forward chunk, wgrad chunks of 10, 10, 9; a 1x1, chunks of 2 vs 6, 6, 6, 6, 5 */
     VcConvShape stem29 = {29, 1, 28, 28, 32, 3, 3, 1, 1}, sc29 = {29, 4, 8, 8, 6, 1, 1, 2, 0};
-    check_gpu(ctx, &stem29, VC_CONV_CPU, 250000, 0, false);
-    check_gpu(ctx, &sc29, VC_CONV_CPU, 1536, 0, true);
+    check_gpu(ctx, &stem29, VC_CONV_CPU, 250000, 0, false, false);
+    check_gpu(ctx, &sc29, VC_CONV_CPU, 1536, 0, true, false);
     /* the shortcut shape of small-resnet, null d_in on the default variant */
     VcConvShape sc = {2, 32, 28, 28, 64, 1, 1, 2, 0};
-    check_gpu(ctx, &sc, VC_CONV_AUTO, 0, 0, false);
+    check_gpu(ctx, &sc, VC_CONV_AUTO, 0, 0, false, false);
     printf("worst nmse: forward %.3g, backward %.3g; %.1f s CPU\n", g_worst_fwd, g_worst_bwd, (double)(clock() - t0) / CLOCKS_PER_SEC);
     return th_finish();
 }

@@ -170,10 +170,13 @@ int cmd_bench(int argc, char **argv) {
         row(json, &first, L[i].name, "fwd", flops, ms[PASS_ALL], blas);
         vc_cmd_free(cmd);
         /* backward: dgrad and wgrad rows (a first layer has no dgrad), each the same work as
-         * the forward; the wgrad's final fold of its partial sums is counted in the wgrad */
+         * the forward; the wgrad's final fold of its partial sums is counted in the wgrad.
+         * d_in as the network writes it (src/nn/net.c): a 3x3 conv gives its input the first
+         * gradient (d_in =), a 1x1 shortcut adds to it (+=) */
         bool dgrad = i != 0 && i != 8;
         cmd = vc_cmd_new(ctx, true);
-        vc_conv2d_backward(cmd, &s, dgrad ? x : (VcBuffer){0}, w, y, x, w, work);
+        if (L[i].K == 3) vc_conv2d_backward_set(cmd, &s, dgrad ? x : (VcBuffer){0}, w, y, x, w, work);
+        else vc_conv2d_backward(cmd, &s, dgrad ? x : (VcBuffer){0}, w, y, x, w, work);
         time_cmd(cmd, reps, detail, ms);
         if (dgrad) row(json, &first, L[i].name, "dgrad", flops, ms[PASS_DGRAD], blas);
         row(json, &first, L[i].name, "wgrad", flops, ms[PASS_WGRAD], blas);

@@ -218,9 +218,13 @@ static void conv_forward(VcNet *n, VcCmd *cmd, const VcConvLayer *c, VcBuffer ou
     vc_conv2d_forward(cmd, &s, out, in, vc_model_weight(n->m, c->w), n->work);
 }
 
-static void conv_backward(VcNet *n, VcCmd *cmd, const VcConvLayer *c, VcBuffer d_in, VcBuffer d_out, VcBuffer in) {
+/* d_in += dgrad, or (set) d_in = dgrad where the conv gives d_in its first gradient (cheaper
+ * on CPU devices: no read of d_in) */
+static void conv_backward(VcNet *n, VcCmd *cmd, const VcConvLayer *c, VcBuffer d_in, bool set, VcBuffer d_out,
+                          VcBuffer in) {
     VcConvShape s = conv_shape(n, c);
-    vc_conv2d_backward(cmd, &s, d_in, vc_model_grad(n->m, c->w), d_out, in, vc_model_weight(n->m, c->w), n->work);
+    if (set) vc_conv2d_backward_set(cmd, &s, d_in, vc_model_grad(n->m, c->w), d_out, in, vc_model_weight(n->m, c->w), n->work);
+    else vc_conv2d_backward(cmd, &s, d_in, vc_model_grad(n->m, c->w), d_out, in, vc_model_weight(n->m, c->w), n->work);
 }
 
 /* y (B, out) = x (B, in) W^T + b */
@@ -320,26 +324,28 @@ void vc_net_backward(VcNet *n, VcCmd *cmd) {
         vc_cmd_group(cmd, group);
         Act *in = i > 0 ? &n->blocks[i - 1].a2 : &n->stem_a;
         int HW = b->H_out * b->W_out;
-        /* block output = relu(bn2 + shortcut): d_pre is the gradient of the sum */
+        /* block output = relu(bn2 + shortcut): d_pre is the gradient of the sum; the main
+         * path first, so that conv1 gives the block input its first gradient (=) and the
+         * shortcut adds to it */
         vc_relu_backward(cmd, nb->a2.n, nb->a2.d_pre, nb->a2.d, nb->a2.x);
         VcBuffer d_sum = nb->a2.d_pre;
+        vc_batchnorm_backward_grouped(cmd, n->B, b->C_out, HW, &n->groups, nb->c2.d, vc_model_grad(m, b->bn2.gamma),
+                                      vc_model_grad(m, b->bn2.beta), d_sum, nb->c2.x, vc_model_weight(m, b->bn2.gamma),
+                                      nb->s2.mean, nb->s2.invstd);
+        conv_backward(n, cmd, &b->conv2, nb->a1.d, true, nb->c2.d, nb->a1.x);
+        bn_backward(n, cmd, &b->bn1, HW, &nb->a1, nb->c1.x, nb->c1.d, &nb->s1, true);
+        conv_backward(n, cmd, &b->conv1, in->d, true, nb->c1.d, in->x);
         if (b->has_shortcut) {
             vc_batchnorm_backward_grouped(cmd, n->B, b->C_out, HW, &n->groups, nb->sc_c.d, vc_model_grad(m, b->sc_bn.gamma),
                                           vc_model_grad(m, b->sc_bn.beta), d_sum, nb->sc_c.x,
                                           vc_model_weight(m, b->sc_bn.gamma), nb->s_sc.mean, nb->s_sc.invstd);
-            conv_backward(n, cmd, &b->sc_conv, in->d, nb->sc_c.d, in->x);
+            conv_backward(n, cmd, &b->sc_conv, in->d, false, nb->sc_c.d, in->x);
         } else {
             vc_axpy(cmd, in->n, in->d, 1.0f, d_sum);
         }
-        vc_batchnorm_backward_grouped(cmd, n->B, b->C_out, HW, &n->groups, nb->c2.d, vc_model_grad(m, b->bn2.gamma),
-                                      vc_model_grad(m, b->bn2.beta), d_sum, nb->c2.x, vc_model_weight(m, b->bn2.gamma),
-                                      nb->s2.mean, nb->s2.invstd);
-        conv_backward(n, cmd, &b->conv2, nb->a1.d, nb->c2.d, nb->a1.x);
-        bn_backward(n, cmd, &b->bn1, HW, &nb->a1, nb->c1.x, nb->c1.d, &nb->s1, true);
-        conv_backward(n, cmd, &b->conv1, in->d, nb->c1.d, in->x);
     }
     vc_cmd_group(cmd, "stem");
     bn_backward(n, cmd, &m->stem_bn, S * S, &n->stem_a, n->stem_c.x, n->stem_c.d, &n->stem_s, true);
-    conv_backward(n, cmd, &m->stem_conv, (VcBuffer){0}, n->stem_c.d, n->input);
+    conv_backward(n, cmd, &m->stem_conv, (VcBuffer){0}, false, n->stem_c.d, n->input);
     vc_cmd_group(cmd, NULL);
 }

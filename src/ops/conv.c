@@ -47,6 +47,7 @@
  */
 #include "ops/conv.h"
 
+#include "ops/fill.h"
 #include "ops/op.h"
 
 /* ---- tunables (measured on lavapipe, 2 cores) ---- */
@@ -413,8 +414,9 @@ static void cpu_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer
     }
 }
 
-static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out, VcBuffer in,
-                         VcBuffer weight, VcBuffer work) {
+/* set: d_in = dgrad (else +=) */
+static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, bool set, VcBuffer d_weight, VcBuffer d_out,
+                         VcBuffer in, VcBuffer weight, VcBuffer work) {
     CpuPlan pl = cpu_plan(vc_cmd_context(cmd), s);
     bool dgrad = d_in.buf != VK_NULL_HANDLE;
     uint32_t C_out = (uint32_t)s->C_out, C_in = (uint32_t)s->C_in, HWo = pl.Ho * pl.Wo;
@@ -432,6 +434,10 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
     /* 1x1 without padding: conv_dgrad1x1 reads d_out in place, weights packed as the
      * forward's Wp[co][c4] */
     bool dgrad_1x1 = dgrad && KH == 1 && KW == 1 && pad == 0;
+    /* d_in = dgrad: the phase GEMMs overwrite their pixels when every phase has taps
+     * (KH, KW >= s), else (and conv_dgrad1x1) d_in is zeroed and they add */
+    bool overwrite = set && !dgrad_1x1 && KH >= st && KW >= st;
+    if (set && dgrad && !overwrite) vc_fill(cmd, vc_buffer_slice(d_in, 0, s->B * in_img * 4), s->B * in_img, 0.0f);
     if (dgrad_1x1)
         wpack(cmd, "conv_dgrad_pack_w", weight, region(work, pl.off_w, (size_t)C_out * pl.C4 * 16),
               (WpackPush){.C_out = C_out, .C_in = C_in, .KH = 1, .KW = 1, .rows = C_out, .row4 = pl.C4, .C4 = pl.C4,
@@ -483,7 +489,8 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
                                .b1 = -(int32_t)(pl.Wd * pl.Co4), .b2 = -(int32_t)pl.Co4, .a_off = f->base,
                                .a_m = f->TY * f->TX * pl.Co4, .o_off = din_off + f->y0 * W + f->x0, .o_m = H * W,
                                .o_b = C_in * H * W, .o_u = st * W, .o_v = st};
-                igemm(cmd, "conv_dgrad_gemm", wt, dp, din_c, g, 1, true, IG_TM, IG_TN, 2.0 * C_in * g.N * C_out * f->TY * f->TX);
+                igemm(cmd, "conv_dgrad_gemm", wt, dp, din_c, g, 1, !overwrite, IG_TM, IG_TN,
+                      2.0 * C_in * g.N * C_out * f->TY * f->TX);
             }
         }
     }
@@ -676,12 +683,12 @@ static void gpu_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer
 }
 
 typedef struct Col2imPush {
-    uint32_t C_in, H, W, KH, KW, stride, pad, Ho, Wo, K, total, d_off;
+    uint32_t C_in, H, W, KH, KW, stride, pad, Ho, Wo, K, total, d_off, accumulate;
 } Col2imPush;
 _Static_assert(sizeof(Col2imPush) <= 128, "push constants");
 
-static void gpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out, VcBuffer in,
-                         VcBuffer weight, VcBuffer work) {
+static void gpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, bool set, VcBuffer d_weight, VcBuffer d_out,
+                         VcBuffer in, VcBuffer weight, VcBuffer work) {
     VcContext *ctx = vc_cmd_context(cmd);
     GpuPlan pl = gpu_plan(ctx, s);
     bool dgrad = d_in.buf != VK_NULL_HANDLE;
@@ -711,7 +718,8 @@ static void gpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuff
             uint32_t din_off;
             VcBuffer din_c = images(d_in, pl.in_img, b0, nbc, &din_off);
             Col2imPush cp = {(uint32_t)s->C_in, (uint32_t)s->H, (uint32_t)s->W, (uint32_t)s->KH, (uint32_t)s->KW,
-                             (uint32_t)s->stride, (uint32_t)s->pad, pl.Ho, pl.Wo, pl.K, (uint32_t)(nbc * pl.in_img), din_off};
+                             (uint32_t)s->stride, (uint32_t)s->pad, pl.Ho, pl.Wo, pl.K, (uint32_t)(nbc * pl.in_img), din_off,
+                             !set};
             VcBuffer bufs[2] = {dcol, din_c};
             VcPipeline *p = vc_pipeline_1d(ctx, "conv_col2im", "ss", sizeof cp);
             vc_dispatch_1d(cmd, p, bufs, 2, &cp, cp.total, "conv_dgrad_col2im", (double)N * pl.K,
@@ -795,15 +803,25 @@ void vc_conv2d_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer 
     vc_cmd_op_end(cmd);
 }
 
-void vc_conv2d_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out, VcBuffer in,
-                        VcBuffer weight, VcBuffer work) {
+static void backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, bool set, VcBuffer d_weight, VcBuffer d_out,
+                     VcBuffer in, VcBuffer weight, VcBuffer work) {
     check_shape(s);
     size_t in_n = (size_t)s->B * s->C_in * s->H * s->W, out_n = (size_t)s->B * s->C_out * vc_conv_out_h(s) * vc_conv_out_w(s);
     size_t w_n = (size_t)s->C_out * s->C_in * s->KH * s->KW;
     VC_ASSERT(in.size >= in_n * 4 && d_out.size >= out_n * 4 && weight.size >= w_n * 4 && d_weight.size >= w_n * 4);
     VC_ASSERT(d_in.buf == VK_NULL_HANDLE || d_in.size >= in_n * 4);
     conv_scope(cmd, s);
-    if (use_cpu_kernels(vc_cmd_context(cmd))) cpu_backward(cmd, s, d_in, d_weight, d_out, in, weight, work);
-    else gpu_backward(cmd, s, d_in, d_weight, d_out, in, weight, work);
+    if (use_cpu_kernels(vc_cmd_context(cmd))) cpu_backward(cmd, s, d_in, set, d_weight, d_out, in, weight, work);
+    else gpu_backward(cmd, s, d_in, set, d_weight, d_out, in, weight, work);
     vc_cmd_op_end(cmd);
+}
+
+void vc_conv2d_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out, VcBuffer in,
+                        VcBuffer weight, VcBuffer work) {
+    backward(cmd, s, d_in, false, d_weight, d_out, in, weight, work);
+}
+
+void vc_conv2d_backward_set(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out,
+                            VcBuffer in, VcBuffer weight, VcBuffer work) {
+    backward(cmd, s, d_in, true, d_weight, d_out, in, weight, work);
 }

@@ -3,7 +3,8 @@
  *   out[b, co, y, x] = sum_{ci, ky, kx} w[co, ci, ky, kx] * in[b, ci, y*stride - pad + ky, x*stride - pad + kx]
  *
  * Any kernel size, stride and padding (zero padding). H_out = (H + 2 pad - KH) / stride + 1.
- * Backward accumulates: d_in += dgrad, d_weight += wgrad (zero them explicitly first).
+ * Backward accumulates: d_in += dgrad, d_weight += wgrad (zero them explicitly first), or
+ * with vc_conv2d_backward_set, d_in = dgrad.
  */
 #ifndef VC_OPS_CONV_H
 #define VC_OPS_CONV_H
@@ -29,6 +30,11 @@ void vc_conv2d_forward(VcCmd *cmd, const VcConvShape *s, VcBuffer out, VcBuffer 
  * d_weight (C_out, C_in, KH, KW) += wgrad. d_out (B, C_out, Ho, Wo). */
 void vc_conv2d_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out, VcBuffer in,
                         VcBuffer weight, VcBuffer work);
+/* The same with d_in = dgrad: for the first gradient into d_in, which is then never read
+ * (cheaper on CPU devices, where every load and store is a loop over the SIMD lanes; a
+ * strided dgrad that leaves pixels without taps zeroes them first). d_weight += wgrad. */
+void vc_conv2d_backward_set(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, VcBuffer d_weight, VcBuffer d_out,
+                            VcBuffer in, VcBuffer weight, VcBuffer work);
 
 /* Kernel variants. AUTO picks by device class at recording time (vc_context_is_cpu):
  *   CPU: implicit GEMM with register tiles over RGBA32F texel copies of the operands, no
