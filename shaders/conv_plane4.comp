@@ -18,6 +18,9 @@
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint KW = 1; // kernel width (<= 9): tap = ky KW + kx (a constant: the kx loop unrolls)
+// WHOLE: the plane itself (one tap, stride 1, no padding, Ho Wo = H W): texel t is elements
+// 4 t .. 4 t + 3 of the plane, 2 fetches and a shift, no per-pixel indices (d_out's copy)
+layout(constant_id = 2) const bool WHOLE = false;
 
 layout(binding = 0) uniform samplerBuffer S;                      // (nb, C, H, W) from element src_off
 layout(std430, binding = 1) writeonly buffer Dst { vec4 dst[]; }; // (nb C, P4)
@@ -39,6 +42,15 @@ void main() {
     uint ky = conv_udiv(plane, pc.planes), bc = plane - ky * pc.planes;
     uint P = pc.Ho * pc.Wo;
     int last = int(pc.src_texels) - 1;
+    if (WHOLE) {
+        int i0 = int(pc.src_off + bc * P + 4 * t), t0 = i0 >> 2;
+        vec4 a = texelFetch(S, clamp(t0, 0, last)), b = texelFetch(S, clamp(t0 + 1, 0, last));
+        int k = i0 & 3;
+        vec4 v;
+        [[unroll]] for (uint q = 0; q < 4; q++) v[q] = 4 * t + q < P ? conv_pick(a, b, b, k + int(q)) : 0.0;
+        dst[e] = v;
+        return;
+    }
     uint p0 = min(4 * t, P - 1);
     uint oy = conv_udiv(p0, pc.Wo), ox = p0 - oy * pc.Wo; // then step along the row, wrapping
     // per pixel q: the 12 elements from texel i0[q] >> 2 on hold its columns x0 .. x0 + KW - 1

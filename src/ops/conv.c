@@ -316,8 +316,9 @@ static void plane4(VcCmd *cmd, const char *label, VcBuffer src, uint32_t src_off
     Plane4Push pc = {H, W, Ho, Wo, P4, stride, pad, nb * C, KH * nb * C * P4, src_off, (uint32_t)(src.size / 16)};
     VC_ASSERT((size_t)pc.total * KW * 16 <= dst.size);
     VcBuffer bufs[2] = {src, dst};
-    VcPipelineDesc d = {.shader = "conv_plane4", .bindings = "ts", .push_size = sizeof pc, .spec = {VC_WG_1D, KW},
-                        .spec_count = 2};
+    bool whole = KH == 1 && KW == 1 && stride == 1 && pad == 0 && Ho == H && Wo == W;
+    VcPipelineDesc d = {.shader = "conv_plane4", .bindings = "ts", .push_size = sizeof pc, .spec = {VC_WG_1D, KW, whole},
+                        .spec_count = 3};
     vc_dispatch_1d(cmd, vc_pipeline_get(vc_cmd_context(cmd), &d), bufs, 2, &pc, pc.total, label, 0,
                    4.0 * nb * C * H * W + 16.0 * pc.total * KW);
 }
