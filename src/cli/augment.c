@@ -13,7 +13,8 @@
 
 int cmd_augment(int argc, char **argv) {
     const char *data = "/usr/share/datasets/fashion-mnist", *out = NULL, *device = NULL;
-    int count = 8, seed = 0;
+    int count = 8;
+    uint32_t seed = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help")) {
@@ -24,7 +25,7 @@ int cmd_augment(int argc, char **argv) {
         else if (!strcmp(a, "--out") && v) out = v, i++;
         else if (!strcmp(a, "--device") && v) device = v, i++;
         else if (!strcmp(a, "--count") && v) count = atoi(v), i++;
-        else if (!strcmp(a, "--seed") && v) seed = atoi(v), i++;
+        else if (!strcmp(a, "--seed") && v) seed = (uint32_t)strtoul(v, NULL, 10), i++; /* as train: low 32 bits */
         else if (!strcmp(a, "--method") && v) i++; /* every method shares the SimCLR recipe for now */
         else return cli_fail("augment: unknown or incomplete option '%s' (see `vkcontrast augment --help`)", a);
     }
@@ -65,7 +66,7 @@ int cmd_augment(int argc, char **argv) {
     if (st == VC_OK) {
         vc_buffer_upload(ctx, pixels, 0, d.pixels, (size_t)n * img);
         for (int i = 0; i < n; i++) ((int32_t *)perm.mapped)[i] = i;
-        VcAugmentStep as = {.seed = (uint32_t)seed};
+        VcAugmentStep as = {.seed = seed};
         vc_augment_step_write(ctx, step, &as);
         VcCmd *cmd = vc_cmd_new(ctx, false);
         vc_augment_record(cmd, aug, views, pixels, perm, step);
@@ -84,7 +85,7 @@ int cmd_augment(int argc, char **argv) {
         free(tmp);
         st = vc_augment_write_grid(out, host, n, VIEWS + 1, C, S, train_cfg.mean, train_cfg.std);
     }
-    if (st == VC_OK) printf("wrote %s: %d images x (original + %d views), %dx%d, seed %d\n", out, n, VIEWS, S, S, seed);
+    if (st == VC_OK) printf("wrote %s: %d images x (original + %d views), %dx%d, seed %u\n", out, n, VIEWS, S, S, seed);
     else fprintf(stderr, "vkcontrast: augment: %s\n", vc_last_error());
     free(host);
     VcBuffer *bufs[] = {&pixels, &perm, &step, &views, &originals};
