@@ -136,8 +136,7 @@ static void check_gpu(VcContext *ctx, const VcConvShape *s, VcConvVariant varian
     VcCmd *cmd = vc_cmd_new(ctx, false);
     vc_conv2d_forward(cmd, s, b_out, b_in, b_w, b_work);
     VcBuffer null_din = {0};
-    if (set) vc_conv2d_backward_set(cmd, s, with_din ? b_din : null_din, b_dw, b_g, b_in, b_w, b_work);
-    else vc_conv2d_backward(cmd, s, with_din ? b_din : null_din, b_dw, b_g, b_in, b_w, b_work);
+    (set ? vc_conv2d_backward_set : vc_conv2d_backward)(cmd, s, with_din ? b_din : null_din, b_dw, b_g, b_in, b_w, b_work);
 
     char name[96], what[200];
     shape_name(s, name, sizeof name);

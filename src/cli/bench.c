@@ -175,8 +175,7 @@ int cmd_bench(int argc, char **argv) {
          * gradient (d_in =), a 1x1 shortcut adds to it (+=) */
         bool dgrad = i != 0 && i != 8;
         cmd = vc_cmd_new(ctx, true);
-        if (L[i].K == 3) vc_conv2d_backward_set(cmd, &s, dgrad ? x : (VcBuffer){0}, w, y, x, w, work);
-        else vc_conv2d_backward(cmd, &s, dgrad ? x : (VcBuffer){0}, w, y, x, w, work);
+        (L[i].K == 3 ? vc_conv2d_backward_set : vc_conv2d_backward)(cmd, &s, dgrad ? x : (VcBuffer){0}, w, y, x, w, work);
         time_cmd(cmd, reps, detail, ms);
         if (dgrad) row(json, &first, L[i].name, "dgrad", flops, ms[PASS_DGRAD], blas);
         row(json, &first, L[i].name, "wgrad", flops, ms[PASS_WGRAD], blas);

@@ -223,8 +223,8 @@ static void conv_forward(VcNet *n, VcCmd *cmd, const VcConvLayer *c, VcBuffer ou
 static void conv_backward(VcNet *n, VcCmd *cmd, const VcConvLayer *c, VcBuffer d_in, bool set, VcBuffer d_out,
                           VcBuffer in) {
     VcConvShape s = conv_shape(n, c);
-    if (set) vc_conv2d_backward_set(cmd, &s, d_in, vc_model_grad(n->m, c->w), d_out, in, vc_model_weight(n->m, c->w), n->work);
-    else vc_conv2d_backward(cmd, &s, d_in, vc_model_grad(n->m, c->w), d_out, in, vc_model_weight(n->m, c->w), n->work);
+    (set ? vc_conv2d_backward_set : vc_conv2d_backward)(cmd, &s, d_in, vc_model_grad(n->m, c->w), d_out, in,
+                                                      vc_model_weight(n->m, c->w), n->work);
 }
 
 /* y (B, out) = x (B, in) W^T + b */

@@ -249,10 +249,10 @@ static uint32_t wgrad_chunk(VcContext *ctx, const VcConvShape *s, const CpuPlan 
     size_t px4 = planes ? div_up(p->Ho * p->Wo, 4) : (size_t)p->Ho * p->Wo4; /* texels per d_out plane copy */
     *xs_img = (planes ? (size_t)p->KT * s->C_in * px4 : (size_t)s->KW * s->C_in * p->Hp * p->Wo4) * 16;
     *dr_img = (size_t)s->C_out * px4 * 16;
+    if (p->splits <= p->nb) return p->nb;
     size_t per_img = round_up(*xs_img + (copy_dout ? *dr_img : 0), 16), scratch = p->off_part - p->off_x - 2 * ALIGN;
     size_t range = vc_context_info(ctx)->max_storage_buffer_range;
     size_t in_img = (size_t)s->C_in * s->H * s->W * 4, out_img = (size_t)s->C_out * p->Ho * p->Wo * 4;
-    if (p->splits <= p->nb) return p->nb;
     size_t nb = VC_MIN(scratch / per_img, (size_t)p->splits); /* <= splits: one image per split at most */
     nb = VC_MIN(nb, (range - ALIGN) / in_img);
     nb = VC_MIN(nb, (range - ALIGN) / out_img);
@@ -513,23 +513,22 @@ static void cpu_backward(VcCmd *cmd, const VcConvShape *s, VcBuffer d_in, bool s
             /* the reduction runs over whole planes of P4 = ceil(Ho Wo / 4) texels:
              * part[z][co][ci][ky][kx] (+)= sum over images b of split z, texels t of
              *     Dp[b][co][t] . Xg[ky KW + kx][b][ci][t],
-             * Xg = the pixels each tap reads (conv_plane4), Dp = d_out read in place when its
+             * Xg (xs) = the pixels each tap reads (conv_plane4), Dp = d_out read in place when its
              * planes are whole, aligned texels, else a conv_plane4 copy of it */
             uint32_t P4 = div_up(HWo, 4);
-            VcBuffer xg = xs;
             VcBuffer dpl = dout_c;
             uint32_t dpl_off = dout_off / 4;
             if (copy_dout) {
                 dpl = region(work, dr_at, nbc * dr_img), dpl_off = 0;
                 plane4(cmd, "conv_wgrad_planes_dout", dout_c, dout_off, dpl, nbc, C_out, pl.Ho, pl.Wo, pl.Ho, pl.Wo, 1, 0, 1, 1);
             }
-            plane4(cmd, "conv_wgrad_planes_in", in_c, in_off, xg, nbc, C_in, H, W, pl.Ho, pl.Wo, st, pad, KH, KW);
+            plane4(cmd, "conv_wgrad_planes_in", in_c, in_off, xs, nbc, C_in, H, W, pl.Ho, pl.Wo, st, pad, KH, KW);
             /* n = (ci, ky, kx) on a KH x KW grid: Xg row (ci + ky KW nbc C_in) P4 + kx nbc C_in P4 */
             IgemmPush g = {.M = C_out, .N = C_in * pl.KT, .Hq = KH, .Wq = KW, .Hs = 1, .Ws = P4, .C4 = 1,
                            .su = KW * nbc * C_in, .sv = nbc * C_in * P4, .L1 = nbc, .L2 = 1, .L3 = P4,
                            .a1 = (int32_t)(C_out * P4), .b1 = (int32_t)(C_in * P4), .a_off = dpl_off, .a_m = P4,
                            .o_m = C_in * pl.KT, .o_b = pl.KT, .o_u = KW, .o_v = 1, .o_z = C_out * C_in * pl.KT};
-            igemm(cmd, "conv_wgrad_gemm", dpl, xg, part, g, splits, c > 0, pl.wtm, pl.wtn,
+            igemm(cmd, "conv_wgrad_gemm", dpl, xs, part, g, splits, c > 0, pl.wtm, pl.wtn,
                   2.0 * C_out * nbc * HWo * C_in * pl.KT);
             continue;
         }
