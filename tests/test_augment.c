@@ -265,6 +265,64 @@ static void test_recipes(VcContext *ctx) {
     }
 }
 
+/* Each method's recipe (vc_augment_config_method): what differs between them on RGB data,
+ * seen in the draws of the reference (mean crop area, jitter and grayscale rates, hue
+ * range), one of them run on the GPU against the reference, and one recipe for every method
+ * on grayscale data. */
+static bool same_recipe(const VcAugmentConfig *a, const VcAugmentConfig *b) {
+    return a->random_crop == b->random_crop && a->scale_min == b->scale_min && a->scale_max == b->scale_max &&
+           a->ratio_min == b->ratio_min && a->ratio_max == b->ratio_max && a->flip_p == b->flip_p && a->jitter_p == b->jitter_p &&
+           a->brightness == b->brightness && a->contrast == b->contrast && a->saturation == b->saturation && a->hue == b->hue &&
+           a->jitter_random_order == b->jitter_random_order && a->grayscale_p == b->grayscale_p && a->blur_p == b->blur_p &&
+           a->blur_kernel == b->blur_kernel && a->blur_sigma_min == b->blur_sigma_min && a->blur_sigma_max == b->blur_sigma_max &&
+           a->solarize_p == b->solarize_p && a->solarize_threshold == b->solarize_threshold &&
+           !memcmp(a->mean, b->mean, sizeof a->mean) && !memcmp(a->std, b->std, sizeof a->std);
+}
+
+static void test_method_recipes(VcContext *ctx) {
+    const struct { const char *method; int version; float jitter, gray, hue; double area_lo, area_hi; } want[] = {
+        {"simclr", 2, 0.8f, 0.2f, 0.1f, 0.45, 0.56},  /* scale U(0.08, 1) */
+        {"moco", 2, 0.8f, 0.2f, 0.1f, 0.54, 0.64},    /* scale U(0.2, 1) */
+        {"moco", 1, 1.0f, 0.2f, 0.4f, 0.54, 0.64},    /* InstDisc: jitter on every view, hue 0.4 */
+        {"membank", 2, 1.0f, 0.2f, 0.4f, 0.54, 0.64},
+        {"triplet", 2, 0.8f, 0.2f, 0.1f, 0.45, 0.56},
+    };
+    VcAugmentConfig simclr1 = vc_augment_config_simclr(1);
+    for (size_t k = 0; k < VC_COUNTOF(want); k++) {
+        VcAugmentConfig c = vc_augment_config_method(want[k].method, want[k].version, 3);
+        CHECK(vc_augment_config_check(&c, 3) == VC_OK, "%s v%d: a valid recipe", want[k].method, want[k].version);
+        int jit = 0, gray = 0, count = 20000, hue_out = 0;
+        double area = 0, hue_max = 0;
+        for (int i = 0; i < count; i++) {
+            VcAugmentParams p;
+            ref_augment_params(&c, 3, 32, 32, 5, 1, (uint32_t)i, 0, &p);
+            jit += (int)p.jitter;
+            gray += (int)p.grayscale;
+            area += (double)p.crop_w * p.crop_h / (32.0 * 32.0);
+            hue_max = fmax(hue_max, fabs(p.hue));
+            hue_out += fabs(p.hue) > want[k].hue;
+        }
+        CHECK(fabs(jit / (double)count - want[k].jitter) < 0.02 && fabs(gray / (double)count - want[k].gray) < 0.02,
+              "%s v%d: jitter rate %.3f ~ %.1f, grayscale rate %.3f ~ %.1f", want[k].method, want[k].version,
+              jit / (double)count, want[k].jitter, gray / (double)count, want[k].gray);
+        CHECK(hue_out == 0 && hue_max > 0.9 * want[k].hue, "%s v%d: hue shifts up to %.3f (strength %.1f)", want[k].method,
+              want[k].version, hue_max, want[k].hue);
+        CHECK(area / count > want[k].area_lo && area / count < want[k].area_hi, "%s v%d: mean crop area fraction %.3f in (%.2f, %.2f)",
+              want[k].method, want[k].version, area / count, want[k].area_lo, want[k].area_hi);
+        VcAugmentConfig g = vc_augment_config_method(want[k].method, want[k].version, 1);
+        CHECK(same_recipe(&g, &simclr1), "%s v%d: grayscale data takes the one grayscale recipe", want[k].method,
+              want[k].version);
+    }
+    int n = 64;
+    uint8_t *data = make_images(n, 3, 32, 32, 31);
+    int32_t *perm = iota_perm(n, 32);
+    VcAugmentConfig cfg = vc_augment_config_method("moco", 1, 3);
+    Run r = {&cfg, {.C = 3, .H = 32, .W = 32, .S = 32, .N = 32, .V = 2, .n_data = n}, data, perm, n, {.seed = 5, .epoch = 2, .first = 32}};
+    compare(ctx, "moco v1 (InstDisc) RGB recipe 32x32, N=32 V=2", &r, NMSE_BOUND_HUE);
+    free(data);
+    free(perm);
+}
+
 /* Parameters alone: the crop fallback, statistics of the draws, and order permutations. */
 static void test_sampler(VcContext *ctx) {
     int n = 64, N = 64;
@@ -604,6 +662,7 @@ int main(void) {
     test_sampler(ctx);
     test_ops_alone(ctx);
     test_recipes(ctx);
+    test_method_recipes(ctx);
     test_determinism(ctx);
     test_grid(ctx);
     test_large_dataset(ctx);

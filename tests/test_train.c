@@ -165,6 +165,25 @@ int main(void) {
           ok ? "read" : stbi_failure_reason());
     snprintf(cmd, sizeof cmd, "'%s' augment --data '%s/missing' --out '%s' 2>/dev/null", getenv("VKCONTRAST_BIN"), root, grid);
     CHECK(system(cmd) != 0, "augment on a missing path fails");
+    /* --method picks the recipe `train --method` uses; names and messages are train's */
+    snprintf(cmd, sizeof cmd, "'%s' augment --data '%s' --out '%s' --count 2 --method moco --moco-version 1 >/dev/null",
+             getenv("VKCONTRAST_BIN"), data, grid);
+    CHECK(system(cmd) == 0, "augment --method moco --moco-version 1 exits 0");
+    snprintf(grid, sizeof grid, "%s/bad.png", root);
+    const struct { const char *flag, *value, *flag2, *value2, *says; } bad[] = {
+        {"--method", "bogus", NULL, NULL, "--method bogus"},
+        {"--method", "cpc", NULL, NULL, "not implemented"},
+        {"--moco-version", "1", NULL, NULL, "--moco-version is an option of --method moco"},
+        {"--method", "moco", "--moco-version", "3", "--moco-version"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char msg[400] = "";
+        char *args[] = {"augment", "--data", (char *)data, "--out", grid, "--count", "2", (char *)bad[k].flag,
+                        (char *)bad[k].value, (char *)bad[k].flag2, (char *)bad[k].value2, NULL};
+        int rc = cli_run(args, msg, sizeof msg);
+        CHECK(rc != 0 && strstr(msg, bad[k].says) && access(grid, F_OK) != 0, "augment %s %s fails, says '%s', writes nothing: %s",
+              bad[k].flag, bad[k].value, bad[k].says, msg);
+    }
     cli_cleanup(&dirs);
     return th_finish();
 }

@@ -1,12 +1,14 @@
-/* augment.c (cli) — `vkcontrast augment [--data PATH] --out GRID.png`: a PNG grid with one
- * row per image: the original, then augmented views made by the training shader with the
- * recipe `train` uses for this data, so a user can see what the model is trained on. */
+/* augment.c (cli) — `vkcontrast augment [--data PATH] [--method M] --out GRID.png`: a PNG
+ * grid with one row per image: the original, then augmented views made by the training
+ * shader with the recipe `train --method M` uses for this data, so a user can see what the
+ * model is trained on. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "data/dataset.h"
+#include "methods/train.h"
 #include "ops/augment.h"
 
 #define VIEWS 6
@@ -15,21 +17,31 @@ int cmd_augment(int argc, char **argv) {
     const char *data = "/usr/share/datasets/fashion-mnist", *out = NULL, *device = NULL;
     int count = 8;
     uint32_t seed = 0;
+    /* --method and --moco-version, checked by the train parser (same names and messages) */
+    char *method_argv[5] = {"augment"};
+    int method_argc = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help")) {
-            puts("usage: vkcontrast augment [--data PATH] --out GRID.png [--count N] [--seed S] [--device N|NAME]\n\n"
-                 "Writes a PNG grid: per row one image, its original then 6 augmented views (SimCLR recipe).");
+            puts("usage: vkcontrast augment [--data PATH] --out GRID.png [--method M] [--moco-version 1|2] [--count N]\n"
+                 "                          [--seed S] [--device N|NAME]\n\n"
+                 "Writes a PNG grid: per row one image, its original then 6 augmented views, with the recipe\n"
+                 "`train --method M` uses for this data (default simclr).");
             return 0;
         } else if (!strcmp(a, "--data") && v) data = v, i++;
         else if (!strcmp(a, "--out") && v) out = v, i++;
         else if (!strcmp(a, "--device") && v) device = v, i++;
         else if (!strcmp(a, "--count") && v) count = atoi(v), i++;
         else if (!strcmp(a, "--seed") && v) seed = (uint32_t)strtoul(v, NULL, 10), i++; /* as train: low 32 bits */
-        else if (!strcmp(a, "--method") && v) i++; /* every method shares the SimCLR recipe for now */
+        else if ((!strcmp(a, "--method") || !strcmp(a, "--moco-version")) && v && method_argc < 5)
+            method_argv[method_argc++] = (char *)a, method_argv[method_argc++] = (char *)v, i++;
         else return cli_fail("augment: unknown or incomplete option '%s' (see `vkcontrast augment --help`)", a);
     }
     if (!out) return cli_fail("augment: --out GRID.png is required");
+    VcTrainConfig tc;
+    vc_train_defaults(&tc);
+    int used = 0;
+    if (vc_train_parse(&tc, method_argc, method_argv, &used) != VC_OK) return cli_fail("augment: %s", vc_last_error());
     if (count < 1 || count > 64) return cli_fail("augment: --count %d: expected 1 to 64", count);
     VcDataset d = {0};
     VcDataOptions o = {.subset = count};
@@ -45,7 +57,7 @@ int cmd_augment(int argc, char **argv) {
         return cli_fail("augment: %s", vc_last_error());
     }
     int n = d.n, S = d.h, C = d.c, st = VC_OK;
-    VcAugmentConfig train_cfg = vc_augment_config_simclr(C), eval_cfg = vc_augment_config_eval(C);
+    VcAugmentConfig train_cfg = vc_augment_config_method(tc.method, tc.moco_version, C), eval_cfg = vc_augment_config_eval(C);
     vc_augment_dataset_stats(d.pixels, (size_t)n, C, S, S, train_cfg.mean, train_cfg.std);
     memcpy(eval_cfg.mean, train_cfg.mean, sizeof eval_cfg.mean);
     memcpy(eval_cfg.std, train_cfg.std, sizeof eval_cfg.std);

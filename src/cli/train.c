@@ -33,10 +33,14 @@ static void report_hook(void *user, const VcTrainEventInfo *ev) {
         r->grid_tried = true;
         snprintf(r->grid, sizeof r->grid, "%s/augment.png", ev->out);
         if (access(r->grid, R_OK) != 0) {
-            char seed[24]; /* the run's seed: the grid shows views this run could draw */
+            char seed[24], version[8]; /* the run's seed and recipe: the grid shows views this run could draw */
             snprintf(seed, sizeof seed, "%u", (uint32_t)ev->config->seed);
-            char *argv[] = {"augment", "--data", (char *)ev->config->data, "--out", r->grid, "--count", "4", "--seed", seed, NULL};
-            if (cmd_augment(9, argv) != 0) r->grid[0] = 0; /* its message is printed; the report goes without */
+            snprintf(version, sizeof version, "%d", ev->config->moco_version);
+            char *argv[] = {"augment", "--data", (char *)ev->config->data, "--out", r->grid, "--count", "4", "--seed", seed,
+                            "--method", (char *)ev->config->method, NULL, NULL, NULL};
+            int argc = 11;
+            if (!strcmp(ev->config->method, "moco")) argv[argc++] = "--moco-version", argv[argc++] = version;
+            if (cmd_augment(argc, argv) != 0) r->grid[0] = 0; /* its message is printed; the report goes without */
         }
     }
     if (vc_report_write(ev->out, &r->prof, r->grid[0] ? r->grid : NULL) != VC_OK && !r->warned) {

@@ -315,8 +315,8 @@ static int setup(Run *r) {
         if (!r->method) return VC_ERR;
     }
 
-    /* augmentation: the SimCLR recipe for the data kind, normalized by the data's stats */
-    r->aug_cfg = vc_augment_config_simclr(r->train.c);
+    /* augmentation: the method's recipe for the data kind, normalized by the data's stats */
+    r->aug_cfg = vc_augment_config_method(c->method, c->moco_version, r->train.c);
     vc_augment_dataset_stats(r->train.pixels, (size_t)r->train.n, r->train.c, r->train.h, r->train.w, r->aug_cfg.mean,
                              r->aug_cfg.std);
     if (c->resume[0]) {

@@ -85,6 +85,20 @@ VcAugmentConfig vc_augment_config_simclr(int channels) {
     return c;
 }
 
+VcAugmentConfig vc_augment_config_method(const char *method, int moco_version, int channels) {
+    VcAugmentConfig c = vc_augment_config_simclr(channels);
+    if (channels != 3) return c;
+    bool moco = !strcmp(method, "moco"), instdisc = !strcmp(method, "membank") || (moco && moco_version == 1);
+    if (moco || instdisc) c.scale_min = 0.2f;
+    if (instdisc) { /* InstDisc / MoCo v1: ColorJitter(0.4, 0.4, 0.4, 0.4) on every view */
+        c.jitter_p = 1.0f;
+        c.saturation = 0.4f;
+        c.hue = 0.4f;
+        c.grayscale_p = 0.2f;
+    }
+    return c;
+}
+
 static int bad(const char *field, double value, const char *want) {
     vc_set_error("augmentation setting %s = %g: %s", field, value, want);
     return VC_ERR_ARG;

@@ -108,6 +108,13 @@ typedef struct VcAugmentConfig {
  * flip 0.5, jitter (0.4, 0.4, 0.4, 0.1) with p 0.8, grayscale 0.2, no blur, CIFAR-10
  * mean/std. Set mean/std from the data when known (vc_augment_dataset_stats). */
 VcAugmentConfig vc_augment_config_simclr(int channels);
+/* The recipe `train --method` uses. RGB: SimCLR's (above) for simclr, triplet and block;
+ * moco v2: its paper's, crop scale 0.2-1 and otherwise SimCLR's CIFAR recipe (no blur at
+ * 32x32, as that recipe); membank and moco v1 (MoCo v1 took it from InstDisc): crop scale
+ * 0.2-1, flip 0.5, jitter (0.4, 0.4, 0.4, 0.4) on every view, grayscale 0.2. Grayscale:
+ * every method uses vc_augment_config_simclr(1): the recipes differ in colour and in crop
+ * scale, and on 28x28 clothes the milder crop is the one measured against PyTorch. */
+VcAugmentConfig vc_augment_config_method(const char *method, int moco_version, int channels);
 /* No augmentation (evaluation embeddings): the whole image resized to S, normalized. */
 VcAugmentConfig vc_augment_config_eval(int channels);
 /* VC_OK, or VC_ERR_ARG with a message naming the bad field (for settings from users). */
