@@ -97,6 +97,14 @@ static int is_poisoned(const VcDataset *d) {
 }
 
 /* The load must fail with `status` and a message containing every non-NULL needle. */
+/* Overwrite `bytes` bytes at `offset` of a file with the little-endian `value`. */
+static void patch_le(const char *path, long offset, uint32_t value, int bytes) {
+    FILE *f = fopen(path, "r+b");
+    VC_ASSERT(f && fseek(f, offset, SEEK_SET) == 0);
+    for (int i = 0; i < bytes; i++) VC_ASSERT(fputc((int)((value >> (8 * i)) & 255), f) != EOF);
+    VC_ASSERT(fclose(f) == 0);
+}
+
 static void expect_fail(const char *what, const char *path, VcSplit split, const VcDataOptions *opt, int status,
                         const char *n1, const char *n2, const char *n3) {
     VcDataset d;
@@ -616,6 +624,18 @@ static void test_folder_errors(void) {
     make_dirs("bad3");
     write_text(tp("bad3/x.jpg"), "nope");
     expect_fail("all skipped", tp("bad3"), VC_SPLIT_TRAIN, &skip, VC_ERR_FORMAT, "no image in", "could be read (1 file skipped)", NULL);
+    /* damaged headers stb_image would decode (a cut file reads as zeros): a BMP claiming
+     * 4 x 16777212 pixels is refused before decoding, one of width 0 after (test_fuzz found both) */
+    make_dirs("bad4/cat");
+    CHECK(stbi_write_bmp(tp("bad4/cat/a.bmp"), 4, 4, 3, rgb), "write bmp");
+    patch_le(tp("bad4/cat/a.bmp"), 22, 16777212, 4); /* BITMAPINFOHEADER biHeight */
+    expect_fail("bmp claiming 4x16777212", tp("bad4"), VC_SPLIT_TRAIN, NULL, VC_ERR_FORMAT, tp("bad4/cat/a.bmp"),
+                "claims 4x16777212 pixels", "up to 16384 pixels a side");
+    make_dirs("bad5/cat");
+    CHECK(stbi_write_bmp(tp("bad5/cat/a.bmp"), 4, 4, 3, rgb), "write bmp");
+    patch_le(tp("bad5/cat/a.bmp"), 18, 0, 4); /* biWidth */
+    expect_fail("bmp of width 0", tp("bad5"), VC_SPLIT_TRAIN, NULL, VC_ERR_FORMAT, tp("bad5/cat/a.bmp"), "cannot decode image",
+                NULL);
     make_dirs("empty");
     expect_fail("empty folder", tp("empty"), VC_SPLIT_TRAIN, NULL, VC_ERR_IO, "no images in", tp("empty"), NULL);
     make_dirs("empty_classes/a");

@@ -31,6 +31,8 @@
 
 static const char *const image_exts[] = {".png", ".jpg", ".jpeg", ".bmp", ".tga"};
 #define IMAGE_EXTS_TEXT ".png .jpg .jpeg .bmp .tga"
+#define IMAGE_MAX_SIDE 16384        /* pixels a side and pixels in all: a header claiming more */
+#define IMAGE_MAX_PIXELS (1 << 26)   /* is damage, not a photo (stb_image decodes a cut file with zeros) */
 
 static int is_image_name(const char *name) {
     for (size_t i = 0; i < VC_COUNTOF(image_exts); i++)
@@ -191,8 +193,16 @@ int vc_imagefolder_load(const char *dir, VcSplit split, const VcDataOptions *opt
         int w = 0, h = 0, comp = 0;
         if (!is_image_name(path)) {
             vc_set_error("%s is not an image file (vkcontrast reads " IMAGE_EXTS_TEXT ")", path);
+        } else if (stbi_info(path, &w, &h, &comp) &&
+                   (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || (int64_t)w * h > IMAGE_MAX_PIXELS)) {
+            vc_set_error("image %s claims %dx%d pixels; vkcontrast reads images up to %d pixels a side and %d in all",
+                         path, w, h, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
         } else if (!(rgb = stbi_load(path, &w, &h, &comp, 3))) {
             vc_set_error("cannot decode image %s: %s", path, stbi_failure_reason());
+        } else if (w <= 0 || h <= 0) { /* stb_image returns a damaged TGA with no pixels */
+            vc_set_error("cannot decode image %s: it has %dx%d pixels", path, w, h);
+            stbi_image_free(rgb);
+            rgb = NULL;
         }
         if (!rgb) {
             if (!opt->on_bad_file_skip) {
