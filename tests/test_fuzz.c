@@ -12,6 +12,7 @@
  * and test_io.c; this test is about what nobody thought of.
  */
 #include <stdbool.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 
 #include "data/dataset.h"
 #include "harness.h"
+#include "io/checkpoint.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 
@@ -204,6 +206,73 @@ static void fuzz_safetensors(void) {
     free(buf);
 }
 
+/* A checkpoint's metadata (what eval, embed and --resume trust): each round damages one
+ * value; vc_checkpoint_read_meta accepts only values a model can be built from. */
+static void fuzz_checkpoint_meta(void) {
+    static const char *keys[] = {"method", "model", "channels", "image_size", "out_dim", "epoch", "step", "seed", "input_mean", "input_std"};
+    static const char *good[] = {"simclr", "small-resnet", "1", "28", "128", "3", "702", "7", "[0.286]", "[0.353]"};
+    static const char *nasty[] = {"", "-1", "0", "2", "3", "4", "1e9", "99999999999999999999", "nan", "[]", "[0]", "[-1]", "[1e39]",
+                                  "[0.2, 0.3]", "[0.2, 0.3, 0.4]", "[\"x\"]", "[nan]", "{}", "resnet18", "small-resnet ", " 28", "28x"};
+    char path[300];
+    snprintf(path, sizeof path, "%s/meta.safetensors", g_dir);
+    int accepted = 0, refused = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        VcSafetensorsWriter *w = vc_st_writer_new();
+        float x = 1;
+        const int64_t shape[1] = {1};
+        VC_ASSERT(vc_st_add_f32(w, "t", shape, 1, &x) == VC_OK);
+        int k = (int)rnd(VC_COUNTOF(keys)), drop = rnd(8) == 0;
+        char value[64];
+        snprintf(value, sizeof value, "%s", nasty[rnd(VC_COUNTOF(nasty))]);
+        if (rnd(2)) { /* or the good value with one character changed */
+            snprintf(value, sizeof value, "%s", good[k]);
+            if (value[0]) value[rnd((uint32_t)strlen(value))] = "0-9.e[],x \"n"[rnd(12)];
+        }
+        for (size_t i = 0; i < VC_COUNTOF(keys); i++)
+            if (!(drop && (int)i == k)) VC_ASSERT(vc_st_set_meta(w, keys[i], (int)i == k ? value : good[i]) == VC_OK);
+        VC_ASSERT(vc_st_writer_save(w, path) == VC_OK);
+        vc_st_writer_free(w);
+        VcSafetensors *st = vc_st_open(path);
+        VC_ASSERT(st);
+        VcCheckpointMeta m;
+        char what[200];
+        snprintf(what, sizeof what, "checkpoint meta round %d (%s %s)", r, keys[k], drop ? "dropped" : value);
+        int rc = vc_checkpoint_read_meta(st, path, &m);
+        if (rc == VC_OK) {
+            accepted++;
+            bool sane = (m.channels == 1 || m.channels == 3) && m.image_size >= 4 && m.out_dim >= 1 && m.epoch >= 0 && m.step >= 0;
+            for (int c = 0; c < m.channels; c++) sane = sane && isfinite(m.mean[c]) && isfinite(m.std[c]) && m.std[c] > 0;
+            CHECK(sane, "%s: accepted as channels %d, size %d, out %d, std %g", what, m.channels, m.image_size, m.out_dim,
+                  (double)m.std[0]);
+        } else {
+            refused++;
+            check_refusal(rc, path, what);
+        }
+        vc_st_close(st);
+    }
+    /* consistent but not a model: 2 channels with 2 means and stds */
+    {
+        VcSafetensorsWriter *w = vc_st_writer_new();
+        float x = 1;
+        const int64_t shape[1] = {1};
+        VC_ASSERT(vc_st_add_f32(w, "t", shape, 1, &x) == VC_OK);
+        for (size_t i = 0; i < VC_COUNTOF(keys); i++)
+            VC_ASSERT(vc_st_set_meta(w, keys[i], i == 2 ? "2" : i >= 8 ? "[0.2, 0.3]" : good[i]) == VC_OK);
+        VC_ASSERT(vc_st_writer_save(w, path) == VC_OK);
+        vc_st_writer_free(w);
+        VcSafetensors *st = vc_st_open(path);
+        VcCheckpointMeta m;
+        int rc = vc_checkpoint_read_meta(st, path, &m);
+        CHECK(rc != VC_OK && strstr(vc_last_error(), "expected 1 (grayscale) or 3 (RGB)"), "2-channel checkpoint refused: %s",
+              vc_last_error());
+        vc_st_close(st);
+    }
+    printf("fuzz %-22s %d rounds: %d accepted, %d refused\n", "checkpoint metadata", ROUNDS, accepted, refused);
+    CHECK(accepted > 0 && refused > ROUNDS / 2, "checkpoint metadata: damaged values mostly refused (%d), harmless ones accepted (%d)",
+          refused, accepted);
+    unlink(path);
+}
+
 /* JSON (config.json of --resume, safetensors headers): damaged texts parse or fail with a
  * position; an accepted document is walked whole. */
 static size_t walk(const VcJson *v, int depth) {
@@ -320,6 +389,7 @@ int main(void) {
         rmdir(g_folder);
     }
     fuzz_safetensors();
+    fuzz_checkpoint_meta();
     fuzz_json();
     unlink(images), unlink(labels), unlink(images_gz), unlink(cifar);
     rmdir(g_dir);

@@ -121,7 +121,11 @@ int vc_checkpoint_read_meta(const VcSafetensors *st, const char *path, VcCheckpo
     }
     long v;
     const char *seed = vc_st_meta(st, "seed");
-    if (meta_int(st, path, "channels", 1, 4, &v)) return VC_ERR_FORMAT;
+    if (meta_int(st, path, "channels", 1, 3, &v)) return VC_ERR_FORMAT;
+    if (v == 2) {
+        vc_set_error("%s: checkpoint metadata 'channels' = '2': expected 1 (grayscale) or 3 (RGB)", path);
+        return VC_ERR_FORMAT;
+    }
     m.channels = (int)v;
     if (meta_int(st, path, "image_size", 4, 1024, &v)) return VC_ERR_FORMAT;
     m.image_size = (int)v;
@@ -138,6 +142,11 @@ int vc_checkpoint_read_meta(const VcSafetensors *st, const char *path, VcCheckpo
     m.seed = strtoull(seed, NULL, 10);
     if (meta_floats(st, path, "input_mean", m.channels, m.mean) || meta_floats(st, path, "input_std", m.channels, m.std))
         return VC_ERR_FORMAT;
+    for (int c = 0; c < m.channels; c++)
+        if (!(m.std[c] > 0)) {
+            vc_set_error("%s: checkpoint metadata 'input_std' = '%s': every value must be > 0", path, vc_st_meta(st, "input_std"));
+            return VC_ERR_FORMAT;
+        }
     *out = m;
     return VC_OK;
 }
