@@ -28,6 +28,7 @@
 #include "io/checkpoint.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "methods/train.h"
 
 #define ROUNDS 300 /* mutations per format */
 
@@ -273,6 +274,69 @@ static void fuzz_checkpoint_meta(void) {
     unlink(path);
 }
 
+/* config.json as --resume reads it: damaged copies of a MoCo run's file are refused with
+ * the file named, or give settings the command line would accept. */
+static void fuzz_resume_config(void) {
+    const char *text =
+        "{\n  \"method\": \"moco\",\n  \"data\": \"/usr/share/datasets/fashion-mnist\",\n  \"model\": \"small-resnet\",\n"
+        "  \"epochs\": 3,\n  \"batch\": 256,\n  \"lr\": 0.06,\n  \"optimizer\": \"sgd\",\n  \"momentum\": 0.9,\n"
+        "  \"weight_decay\": 0.0005,\n  \"warmup_epochs\": 0,\n  \"temperature\": 0.2,\n  \"moco_version\": 2,\n"
+        "  \"moco_m\": 0.99,\n  \"moco_m_ramp\": false,\n  \"queue\": 4096,\n  \"shuffle_groups\": 8,\n"
+        "  \"symmetric\": true,\n  \"out_dim\": 128,\n  \"subset\": 0,\n  \"image_size\": 28,\n  \"channels\": 1,\n"
+        "  \"seed\": 7,\n  \"knn_every\": 1,\n  \"knn_k\": 200,\n  \"train_images\": 60000\n}\n";
+    char dir[300], path[340];
+    snprintf(dir, sizeof dir, "%s/run", g_dir);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    VC_ASSERT(mkdir(dir, 0755) == 0);
+    size_t n = strlen(text);
+    uint8_t *buf = vc_malloc(n + 64);
+    write_bytes(path, (const uint8_t *)text, n);
+    VcTrainConfig c;
+    vc_train_defaults(&c);
+    CHECK(vc_train_load_config(dir, &c) == VC_OK && !strcmp(c.method, "moco") && c.queue == 4096 && c.symmetric && c.seed == 7,
+          "the intact config.json loads: %s", vc_last_error());
+    int accepted = 0, refused = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        char what[400], desc[300];
+        /* overwrite inside the values: digits, signs, quotes and letters where numbers were */
+        size_t len = mutate((const uint8_t *)text, n, n, buf, desc, sizeof desc);
+        snprintf(what, sizeof what, "config.json round %d (%s)", r, desc);
+        write_bytes(path, buf, len);
+        vc_train_defaults(&c);
+        int st = vc_train_load_config(dir, &c);
+        if (st == VC_OK) {
+            accepted++;
+            CHECK(c.batch >= 2 && c.epochs >= 1 && c.lr > 0 && c.temperature > 0 && c.queue >= 1 && c.shuffle_groups >= 1 &&
+                      (c.channels == 0 || c.channels == 1 || c.channels == 3) && c.moco_m >= 0 && c.moco_m <= 1,
+                  "%s: accepted as batch %d, epochs %d, lr %g, T %g, queue %d", what, c.batch, c.epochs, (double)c.lr,
+                  (double)c.temperature, c.queue);
+        } else {
+            refused++;
+            check_refusal(st, path, what);
+        }
+    }
+    printf("fuzz %-22s %d rounds: %d accepted, %d refused\n", "resume config.json", ROUNDS, accepted, refused);
+    /* values in range for JSON but not for a run */
+    const char *bad[][2] = {{"\"batch\": 256", "\"batch\": -5"},   {"\"batch\": 256", "\"batch\": 1e30"},
+                            {"\"lr\": 0.06", "\"lr\": 0"},          {"\"queue\": 4096", "\"queue\": \"many\""},
+                            {"\"epochs\": 3", "\"epochs\": 2.5"},   {"\"symmetric\": true", "\"symmetric\": 1"},
+                            {"\"method\": \"moco\"", "\"method\": \"simclr\""}};
+    for (size_t k = 0; k < VC_COUNTOF(bad); k++) {
+        char edited[2048];
+        const char *at = strstr(text, bad[k][0]);
+        VC_ASSERT(at);
+        snprintf(edited, sizeof edited, "%.*s%s%s", (int)(at - text), text, bad[k][1], at + strlen(bad[k][0]));
+        write_bytes(path, (const uint8_t *)edited, strlen(edited));
+        vc_train_defaults(&c);
+        int st = vc_train_load_config(dir, &c);
+        CHECK(st != VC_OK && strstr(vc_last_error(), path), "config.json with %s refused, naming the file: %s", bad[k][1],
+              vc_last_error());
+    }
+    unlink(path);
+    rmdir(dir);
+    free(buf);
+}
+
 /* JSON (config.json of --resume, safetensors headers): damaged texts parse or fail with a
  * position; an accepted document is walked whole. */
 static size_t walk(const VcJson *v, int depth) {
@@ -390,6 +454,7 @@ int main(void) {
     }
     fuzz_safetensors();
     fuzz_checkpoint_meta();
+    fuzz_resume_config();
     fuzz_json();
     unlink(images), unlink(labels), unlink(images_gz), unlink(cifar);
     rmdir(g_dir);

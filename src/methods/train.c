@@ -149,8 +149,28 @@ static char *config_json(const Run *r) {
     return text;
 }
 
-/* Read the settings of the run being resumed from its config.json. */
-static int load_config(const char *dir, VcTrainConfig *c) {
+/* Keys of config.json that set a run, and the train options that set them: a resumed run's
+ * settings go through the command-line parser, so a damaged or hand-edited config.json gets
+ * the same range checks and messages as the flags (other keys are for reading only). */
+static const struct { const char *key, *flag; } CONFIG_FLAGS[] = {
+    {"method", "--method"},         {"data", "--data"},
+    {"model", "--model"},           {"optimizer", "--optimizer"},
+    {"epochs", "--epochs"},         {"batch", "--batch"},
+    {"lr", "--lr"},                 {"momentum", "--momentum"},
+    {"weight_decay", "--weight-decay"}, {"warmup_epochs", "--warmup-epochs"},
+    {"temperature", "--temperature"}, {"out_dim", "--out-dim"},
+    {"subset", "--subset"},         {"image_size", "--image-size"},
+    {"channels", "--channels"},     {"seed", "--seed"},
+    {"knn_every", "--knn-every"},   {"knn_k", "--knn-k"},
+    {"moco_version", "--moco-version"}, {"moco_m", "--moco-m"},
+    {"moco_m_ramp", "--moco-m-ramp"}, {"queue", "--queue"},
+    {"shuffle_groups", "--shuffle-groups"}, {"symmetric", "--symmetric"},
+    {"negatives", "--negatives"},   {"bank_m", "--bank-m"},
+    {"margin", "--margin"},         {"mining", "--mining"},
+    {"block_size", "--block-size"}, {"block_loss", "--block-loss"},
+};
+
+int vc_train_load_config(const char *dir, VcTrainConfig *c) {
     char path[600];
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *f = fopen(path, "rb");
@@ -172,50 +192,41 @@ static int load_config(const char *dir, VcTrainConfig *c) {
         vc_json_free(j);
         return VC_ERR_FORMAT;
     }
-    const VcJson *v;
-#define GET_STR(key, dst)                                                                        \
-    if ((v = vc_json_get(j, key)) && v->type == VC_JSON_STRING) snprintf(dst, sizeof dst, "%s", vc_json_string(v));
-    double num;
-#define GET_NUM(key, dst, type)                                                                  \
-    if ((v = vc_json_get(j, key)) && vc_json_number(v, &num) == VC_OK) dst = (type)num;
-    GET_STR("method", c->method);
-    GET_STR("data", c->data);
-    GET_NUM("epochs", c->epochs, int);
-    GET_NUM("batch", c->batch, int);
-    GET_NUM("lr", c->lr, float);
-    GET_NUM("momentum", c->momentum, float);
-    GET_NUM("weight_decay", c->weight_decay, float);
-    GET_NUM("warmup_epochs", c->warmup_epochs, int);
-    GET_NUM("temperature", c->temperature, float);
-    GET_NUM("out_dim", c->out_dim, int);
-    GET_NUM("subset", c->subset, int);
-    GET_NUM("image_size", c->image_size, int);
-    GET_NUM("channels", c->channels, int);
-    GET_NUM("seed", c->seed, uint64_t);
-    GET_NUM("knn_every", c->knn_every, int);
-    GET_NUM("knn_k", c->knn_k, int);
-    GET_NUM("moco_version", c->moco_version, int);
-    GET_NUM("negatives", c->negatives, int);
-    GET_NUM("bank_m", c->bank_m, float);
-    GET_NUM("moco_m", c->moco_m, float);
-    GET_NUM("queue", c->queue, int);
-    GET_NUM("shuffle_groups", c->shuffle_groups, int);
-    GET_NUM("margin", c->margin, float);
-    GET_NUM("block_size", c->block_size, int);
-    if ((v = vc_json_get(j, "mining")) && v->type == VC_JSON_STRING) c->mining_hard = strcmp(vc_json_string(v), "random") != 0;
-    if ((v = vc_json_get(j, "block_loss")) && v->type == VC_JSON_STRING) c->block_hinge = !strcmp(vc_json_string(v), "hinge");
-    int flag;
-    if ((v = vc_json_get(j, "moco_m_ramp")) && vc_json_bool(v, &flag) == VC_OK) c->moco_m_ramp = flag;
-    if ((v = vc_json_get(j, "symmetric")) && vc_json_bool(v, &flag) == VC_OK) c->symmetric = flag;
-#undef GET_STR
-#undef GET_NUM
-    if ((v = vc_json_get(j, "model")) && v->type == VC_JSON_STRING) vc_model_kind_parse(vc_json_string(v), &c->model);
-    if ((v = vc_json_get(j, "optimizer")) && v->type == VC_JSON_STRING) {
-        const char *o = vc_json_string(v);
-        c->optimizer = !strcmp(o, "lars") ? VC_OPTIM_LARS : !strcmp(o, "adamw") ? VC_OPTIM_ADAMW : VC_OPTIM_SGD;
+    /* the settings as an argument list: "--batch" "256" ... */
+    enum { MAX_ARGS = 1 + 2 * (int)VC_COUNTOF(CONFIG_FLAGS) };
+    char *argv[MAX_ARGS], values[VC_COUNTOF(CONFIG_FLAGS)][48];
+    int argc = 0, st = VC_OK;
+    argv[argc++] = "train";
+    for (size_t i = 0; i < VC_COUNTOF(CONFIG_FLAGS) && st == VC_OK; i++) {
+        const char *key = CONFIG_FLAGS[i].key, *flag = CONFIG_FLAGS[i].flag, *value = NULL;
+        const VcJson *v = vc_json_get(j, key);
+        if (!v) continue;
+        bool is_switch = !strcmp(flag, "--symmetric") || !strcmp(flag, "--moco-m-ramp");
+        if (v->type == VC_JSON_STRING) value = vc_json_string(v);
+        else if (v->type == VC_JSON_NUMBER && v->u.number.is_integer)
+            snprintf(values[i], sizeof values[i], "%lld", (long long)v->u.number.integer), value = values[i];
+        else if (v->type == VC_JSON_NUMBER) snprintf(values[i], sizeof values[i], "%.9g", v->u.number.value), value = values[i];
+        if (is_switch ? v->type != VC_JSON_BOOL : !value) {
+            vc_set_error("--resume %s: %s: '%s' is %s, expected %s", dir, path, key, vc_json_type_name(v->type),
+                         is_switch ? "true or false" : "a string or a number");
+            st = VC_ERR_FORMAT;
+        } else if (is_switch) {
+            if (v->u.boolean) argv[argc++] = (char *)flag;
+        } else {
+            argv[argc++] = (char *)flag;
+            argv[argc++] = !strcmp(key, "negatives") && !strcmp(value, "0") ? "all" : (char *)value; /* 0: every row */
+        }
     }
+    int used = 0;
+    if (st == VC_OK && vc_train_parse(c, argc, argv, &used) != VC_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", vc_last_error());
+        vc_set_error("--resume %s: %s: %s", dir, path, why);
+        st = VC_ERR_FORMAT;
+    }
+    VC_ASSERT(st != VC_OK || used == argc); /* every flag of CONFIG_FLAGS is a train option */
     vc_json_free(j);
-    return VC_OK;
+    return st;
 }
 
 /* The epoch's order of the training images: a Fisher-Yates shuffle seeded by (seed, epoch). */
@@ -428,7 +439,7 @@ int vc_train_run(const VcTrainConfig *cfg) {
     Run r = {.cfg = *cfg};
     VcTrainConfig *c = &r.cfg;
     if (c->resume[0]) {
-        int st = load_config(c->resume, c);
+        int st = vc_train_load_config(c->resume, c);
         if (st != VC_OK) return st;
         snprintf(c->out, sizeof c->out, "%s", cfg->resume);
         if (cfg->max_steps) c->max_steps = cfg->max_steps;

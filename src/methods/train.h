@@ -74,6 +74,9 @@ void vc_train_defaults(VcTrainConfig *c);
 int vc_train_parse(VcTrainConfig *c, int argc, char **argv, int *used);
 /* The help text of the train options. */
 const char *vc_train_options_help(void);
+/* The settings of the run in folder `dir` (its config.json) over *c, through the same
+ * checks as vc_train_parse (--resume uses it). VC_OK, or an error naming the file. */
+int vc_train_load_config(const char *dir, VcTrainConfig *c);
 /* Run the training; returns VC_OK or a negative status (message in vc_last_error()). */
 int vc_train_run(const VcTrainConfig *c);
 
