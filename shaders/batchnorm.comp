@@ -122,6 +122,9 @@ TENSOR_IN(8, d_x_in);
 #else
 #define LD_DX(i) d_x[i]
 #endif
+// SET: d_x = the gradient (where it is d_x's first), without reading d_x
+layout(constant_id = 1) const bool SET = false;
+#define DX_OLD(i) (SET ? T(0) : LD_DX(i))
 #else
 layout(std430, binding = 0) writeonly buffer O { T out_[]; };    // (B, C, HW)
 TENSOR_IN(1, x);                                                 // (B, C, HW)
@@ -233,7 +236,7 @@ void split_main(uint c, float n) {
             vec2 s = part[(K * G + g) * pc.C + c];
             float kk = gamma[c] * invstd, a = s.x / n, bx = s.y / n * invstd;
             for (Walk w = walk_start(c, chunk_base(group_base(g), k)); w.t < g_units; walk_next(w))
-                d_x[w.off] = LD_DX(w.off) + kk * ((LD(d_out, w.off) - a) - (LD(x, w.off) - mean) * bx);
+                d_x[w.off] = DX_OLD(w.off) + kk * ((LD(d_out, w.off) - a) - (LD(x, w.off) - mean) * bx);
         }
     }
 }
@@ -325,7 +328,7 @@ void main() {
             // d_x += gamma invstd (dy - sum(dy)/n - xhat sum(dy xhat)/n)
             float k = gamma[c] * invstd, a = sum_dy / n, bx = sum_dyxh / n * invstd;
             for (Walk w = walk_start(c, base); w.t < g_units; walk_next(w))
-                d_x[w.off] = LD_DX(w.off) + k * ((LD(d_out, w.off) - a) - (LD(x, w.off) - mean) * bx);
+                d_x[w.off] = DX_OLD(w.off) + k * ((LD(d_out, w.off) - a) - (LD(x, w.off) - mean) * bx);
         }
         if (gl_LocalInvocationID.x == 0) {
             d_beta[c] += sum_dy_all;

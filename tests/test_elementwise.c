@@ -113,6 +113,12 @@ typedef struct {
 static void rec_relu(VcCmd *cmd, void *p) { EwArgs *a = p; vc_relu_forward(cmd, a->n, a->a, a->b); }
 static void rec_relu_inplace(VcCmd *cmd, void *p) { EwArgs *a = p; vc_relu_forward(cmd, a->n, a->b, a->b); }
 static void rec_relu_bwd(VcCmd *cmd, void *p) { EwArgs *a = p; vc_relu_backward(cmd, a->n, a->c, a->d, a->a); }
+static void rec_relu_bwd_set(VcCmd *cmd, void *p) { EwArgs *a = p; vc_relu_backward_set(cmd, a->n, a->c, a->d, a->a); }
+static float *nans(size_t n) { /* an output that must be written, never read */
+    float *x = vc_malloc((n ? n : 1) * 4);
+    for (size_t i = 0; i < n; i++) x[i] = NAN;
+    return x;
+}
 static void rec_add(VcCmd *cmd, void *p) {
     EwArgs *a = p;
     VcBuffer out = a->which == 0 ? a->c : a->which == 1 ? a->a : a->b;
@@ -158,6 +164,16 @@ static void test_elementwise(VcContext *ctx, size_t n) {
     snprintf(what, sizeof what, "relu backward (+=) n=%zu", n);
     check_d(got, ref2, n, 1e-14, what);
     free(got);
+    /* d_x = ..., over NaN */
+    float *poison = nans(n);
+    vc_buffer_upload(ctx, a.c, 0, poison, n * 4);
+    run(ctx, rec_relu_bwd_set, &a);
+    got = download(ctx, a.c, n);
+    memset(ref2, 0, n * 8);
+    ref_relu_backward(n, ref2, ddy, ref);
+    snprintf(what, sizeof what, "relu backward (=, over NaN) n=%zu", n);
+    check_d(got, ref2, n, 1e-14, what);
+    free(got), free(poison);
     vc_buffer_free(ctx, &a.a), vc_buffer_free(ctx, &a.b), vc_buffer_free(ctx, &a.c), vc_buffer_free(ctx, &a.d);
 
     /* add: separate output, out == a, out == b */
@@ -206,6 +222,10 @@ static void rec_pool(VcCmd *cmd, void *p) {
     vc_avgpool_forward(cmd, a->B, a->C, a->HW, a->out, a->x);
     vc_avgpool_backward(cmd, a->B, a->C, a->HW, a->dx, a->dout);
 }
+static void rec_pool_bwd_set(VcCmd *cmd, void *p) {
+    PoolArgs *a = p;
+    vc_avgpool_backward_set(cmd, a->B, a->C, a->HW, a->dx, a->dout);
+}
 
 static void test_avgpool(VcContext *ctx, int B, int C, int HW) {
     size_t n = (size_t)B * C * HW, rows = (size_t)B * C;
@@ -225,6 +245,16 @@ static void test_avgpool(VcContext *ctx, int B, int C, int HW) {
     check_d(got, ref, rows, 1e-12, what);
     snprintf(what, sizeof what, "avgpool backward (+=) (%d,%d,%d)", B, C, HW);
     check_d(gdx, rdx, n, 1e-14, what);
+    float *poison = nans(n);
+    vc_buffer_upload(ctx, a.dx, 0, poison, n * 4);
+    run(ctx, rec_pool_bwd_set, &a);
+    free(gdx);
+    gdx = download(ctx, a.dx, n);
+    memset(rdx, 0, n * 8);
+    ref_avgpool_backward(B, C, HW, rdx, ddout);
+    snprintf(what, sizeof what, "avgpool backward (=, over NaN) (%d,%d,%d)", B, C, HW);
+    check_d(gdx, rdx, n, 1e-14, what);
+    free(poison);
     vc_buffer_free(ctx, &a.x), vc_buffer_free(ctx, &a.out), vc_buffer_free(ctx, &a.dx), vc_buffer_free(ctx, &a.dout);
     free(x), free(g), free(dout), free(dx), free(ref), free(rdx), free(ddout), free(got), free(gdx);
 }

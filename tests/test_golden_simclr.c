@@ -65,8 +65,10 @@ int main(int argc, char **argv) {
     vc_buffer_upload(ctx, vc_simclr_input(s), 0, vc_golden_need(g, "input", in_n), in_n * sizeof(float));
     vc_simclr_set_hyper(s, lr, 1);
 
-    /* forward + loss + backward */
+    /* forward + loss + backward, over activation gradients full of NaN: every backward op
+     * that gives a gradient its first value must write it without reading it */
     VcCmd *grad_cmd = vc_cmd_new(ctx, false);
+    vc_net_fill_act_grads(vc_simclr_net(s), grad_cmd, NAN);
     vc_simclr_record(s, grad_cmd, false);
     vc_cmd_run(grad_cmd);
     float loss;

@@ -125,6 +125,9 @@ void vc_net_forward(VcNet *n, VcCmd *cmd, bool training, bool with_head);
  * gradient arena (zero it first with vc_net_zero_grads). */
 void vc_net_backward(VcNet *n, VcCmd *cmd);
 void vc_net_zero_grads(VcNet *n, VcCmd *cmd);
+/* Tests: fill every activation gradient with `value` (NaN proves that the backward writes
+ * each one before reading it: only d_z is zeroed per step). */
+void vc_net_fill_act_grads(VcNet *n, VcCmd *cmd, float value);
 /* Named activation buffers for tests and debugging ("stem", "blocks.0", ...), or a NULL buffer. */
 VcBuffer vc_net_activation(const VcNet *n, const char *name);
 

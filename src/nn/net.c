@@ -3,8 +3,10 @@
  *
  * Each BatchNorm output is followed by an in-place ReLU where the architecture has one,
  * so one buffer holds "bn out, then relu out"; its gradient needs two buffers (after and
- * before the ReLU). All activation gradients live in one arena, zeroed with one fill at
- * the start of each step, and every backward op accumulates (+=) into them.
+ * before the ReLU). All activation gradients live in one arena. The backward op that gives
+ * a buffer its first gradient writes it (=, no read: cheaper on CPU devices, and no fill
+ * of the arena); later ones add (+=), as at a block input (conv1 writes it, the shortcut
+ * or the identity adds). Only d_z, which the loss adds into, is zeroed at each step.
  */
 #include <string.h>
 
@@ -200,16 +202,16 @@ static void bn_forward(VcNet *n, VcCmd *cmd, const VcBnLayer *bn, int HW, Act *o
     if (relu) vc_relu_forward(cmd, out->n, out->x, out->x);
 }
 
-/* d of the BN input += ..., given the BN (+ReLU) output activation `out`. */
+/* d of the BN input = ..., given the BN (+ReLU) output activation `out` (both first writes). */
 static void bn_backward(VcNet *n, VcCmd *cmd, const VcBnLayer *bn, int HW, Act *out, VcBuffer x, VcBuffer d_x, BnSave *s,
                         bool relu) {
     VcModel *m = n->m;
     VcBuffer d_bn_out = out->d;
     if (relu) {
-        vc_relu_backward(cmd, out->n, out->d_pre, out->d, out->x);
+        vc_relu_backward_set(cmd, out->n, out->d_pre, out->d, out->x);
         d_bn_out = out->d_pre;
     }
-    vc_batchnorm_backward_grouped(cmd, n->B, bn->C, HW, &n->groups, d_x, vc_model_grad(m, bn->gamma),
+    vc_batchnorm_backward_grouped_set(cmd, n->B, bn->C, HW, &n->groups, d_x, vc_model_grad(m, bn->gamma),
                                   vc_model_grad(m, bn->beta), d_bn_out, x, vc_model_weight(m, bn->gamma), s->mean, s->invstd);
 }
 
@@ -234,10 +236,10 @@ static void linear_forward(VcNet *n, VcCmd *cmd, const VcLinearLayer *l, VcBuffe
     vc_gemm(cmd, &g, x, vc_model_weight(n->m, l->w), y, &bias);
 }
 
-/* d_x (B, in) += d_y W ; d_W (out, in) += d_y^T x ; d_b (out) += column sums of d_y */
+/* d_x (B, in) = d_y W (its first gradient) ; d_W (out, in) += d_y^T x ; d_b (out) += column sums of d_y */
 static void linear_backward(VcNet *n, VcCmd *cmd, const VcLinearLayer *l, VcBuffer d_x, VcBuffer d_y, VcBuffer x) {
     VcModel *m = n->m;
-    VcGemmShape dx = {.M = n->B, .N = l->in, .K = l->out, .alpha = 1, .beta = 1};
+    VcGemmShape dx = {.M = n->B, .N = l->in, .K = l->out, .alpha = 1, .beta = 0};
     vc_gemm(cmd, &dx, d_y, vc_model_weight(m, l->w), d_x, NULL);
     VcGemmShape dw = {.M = l->out, .N = l->in, .K = n->B, .trans_a = true, .alpha = 1, .beta = 1};
     vc_gemm(cmd, &dw, d_y, x, vc_model_grad(m, l->w), NULL);
@@ -250,8 +252,13 @@ static void linear_backward(VcNet *n, VcCmd *cmd, const VcLinearLayer *l, VcBuff
 void vc_net_zero_grads(VcNet *n, VcCmd *cmd) {
     VC_ASSERT(!n->forward_only && "a forward-only net has no gradients");
     vc_cmd_group(cmd, "zero_grad");
-    vc_fill(cmd, n->grad_arena, n->grad_floats, 0.0f);
+    vc_fill(cmd, n->z.d, n->z.n, 0.0f); /* the loss adds into d_z; every other gradient is first written (=) */
     vc_fill(cmd, n->m->grads, n->m->arena_floats, 0.0f);
+}
+
+void vc_net_fill_act_grads(VcNet *n, VcCmd *cmd, float value) {
+    VC_ASSERT(!n->forward_only && "a forward-only net has no gradients");
+    vc_fill(cmd, n->grad_arena, n->grad_floats, value);
 }
 
 void vc_net_forward(VcNet *n, VcCmd *cmd, bool training, bool with_head) {
@@ -315,7 +322,7 @@ void vc_net_backward(VcNet *n, VcCmd *cmd) {
     const VcBlock *last = &m->blocks[m->nblocks - 1];
     NetBlock *nlast = &n->blocks[m->nblocks - 1];
     vc_cmd_group(cmd, "pool");
-    vc_avgpool_backward(cmd, n->B, last->C_out, last->H_out * last->W_out, nlast->a2.d, n->h.d);
+    vc_avgpool_backward_set(cmd, n->B, last->C_out, last->H_out * last->W_out, nlast->a2.d, n->h.d);
     for (int i = m->nblocks - 1; i >= 0; i--) {
         const VcBlock *b = &m->blocks[i];
         NetBlock *nb = &n->blocks[i];
@@ -327,16 +334,16 @@ void vc_net_backward(VcNet *n, VcCmd *cmd) {
         /* block output = relu(bn2 + shortcut): d_pre is the gradient of the sum; the main
          * path first, so that conv1 gives the block input its first gradient (=) and the
          * shortcut adds to it */
-        vc_relu_backward(cmd, nb->a2.n, nb->a2.d_pre, nb->a2.d, nb->a2.x);
+        vc_relu_backward_set(cmd, nb->a2.n, nb->a2.d_pre, nb->a2.d, nb->a2.x);
         VcBuffer d_sum = nb->a2.d_pre;
-        vc_batchnorm_backward_grouped(cmd, n->B, b->C_out, HW, &n->groups, nb->c2.d, vc_model_grad(m, b->bn2.gamma),
+        vc_batchnorm_backward_grouped_set(cmd, n->B, b->C_out, HW, &n->groups, nb->c2.d, vc_model_grad(m, b->bn2.gamma),
                                       vc_model_grad(m, b->bn2.beta), d_sum, nb->c2.x, vc_model_weight(m, b->bn2.gamma),
                                       nb->s2.mean, nb->s2.invstd);
         conv_backward(n, cmd, &b->conv2, nb->a1.d, true, nb->c2.d, nb->a1.x);
         bn_backward(n, cmd, &b->bn1, HW, &nb->a1, nb->c1.x, nb->c1.d, &nb->s1, true);
         conv_backward(n, cmd, &b->conv1, in->d, true, nb->c1.d, in->x);
         if (b->has_shortcut) {
-            vc_batchnorm_backward_grouped(cmd, n->B, b->C_out, HW, &n->groups, nb->sc_c.d, vc_model_grad(m, b->sc_bn.gamma),
+            vc_batchnorm_backward_grouped_set(cmd, n->B, b->C_out, HW, &n->groups, nb->sc_c.d, vc_model_grad(m, b->sc_bn.gamma),
                                           vc_model_grad(m, b->sc_bn.beta), d_sum, nb->sc_c.x,
                                           vc_model_weight(m, b->sc_bn.gamma), nb->s_sc.mean, nb->s_sc.invstd);
             conv_backward(n, cmd, &b->sc_conv, in->d, false, nb->sc_c.d, in->x);

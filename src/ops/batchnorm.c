@@ -80,7 +80,8 @@ static BnIo bn_io(int B, int C, int HW, const VcBuffer *tensors, int ntensors) {
     return BN_IO_SSBO;
 }
 
-static VcPipeline *bn_pipeline(VcContext *ctx, bool backward, BnIo io) {
+/* set (backward): d_x = instead of += (specialization constant SET) */
+static VcPipeline *bn_pipeline(VcContext *ctx, bool backward, BnIo io, bool set) {
     /* literals: the pipeline keeps the pointers */
     static const char *const names[2][3][2] = {
         {{"batchnorm_fwd", "batchnorm_fwd_sg"}, {"batchnorm_fwd_v4", "batchnorm_fwd_v4_sg"}, {"batchnorm_fwd_t1", "batchnorm_fwd_t1_sg"}},
@@ -88,7 +89,7 @@ static VcPipeline *bn_pipeline(VcContext *ctx, bool backward, BnIo io) {
     /* texel builds read x (forward), d_out, x and d_x again (backward) as texel buffers */
     static const char *const bindings[2][2] = {{"sssssssss", "stsssssss"}, {"ssssssssss", "sssttsssts"}};
     VcPipelineDesc d = {.shader = names[backward][io][use_subgroup(ctx)], .bindings = bindings[backward][io != BN_IO_SSBO],
-                        .push_size = sizeof(BatchnormPush), .spec = {bn_wg(ctx)}, .spec_count = 1};
+                        .push_size = sizeof(BatchnormPush), .spec = {bn_wg(ctx), set}, .spec_count = backward ? 2 : 1};
     return vc_pipeline_get(ctx, &d);
 }
 
@@ -180,7 +181,7 @@ void vc_batchnorm_forward_grouped(VcCmd *cmd, int B, int C, int HW, const VcBnGr
      * second and third walks over x are meant to hit cache */
     double elems = (double)B * C * HW;
     bn_scope(cmd, B, C, HW, pc.G);
-    bn_record(cmd, bn_pipeline(ctx, false, io), bufs, 9, pc, bn_split(ctx, &pc, training ? 3 : 1), training,
+    bn_record(cmd, bn_pipeline(ctx, false, io, false), bufs, 9, pc, bn_split(ctx, &pc, training ? 3 : 1), training,
               training ? "batchnorm_fwd" : "batchnorm_fwd_eval", (training ? 8.0 : 3.0) * elems, 8.0 * elems);
     vc_cmd_op_end(cmd);
 }
@@ -192,9 +193,9 @@ void vc_batchnorm_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuff
                                  training, momentum, eps);
 }
 
-void vc_batchnorm_backward_grouped(VcCmd *cmd, int B, int C, int HW, const VcBnGroups *groups, VcBuffer d_x, VcBuffer d_gamma,
-                                   VcBuffer d_beta, VcBuffer d_out, VcBuffer x, VcBuffer gamma, VcBuffer save_mean,
-                                   VcBuffer save_invstd) {
+static void bn_backward(VcCmd *cmd, int B, int C, int HW, const VcBnGroups *groups, bool set, VcBuffer d_x, VcBuffer d_gamma,
+                        VcBuffer d_beta, VcBuffer d_out, VcBuffer x, VcBuffer gamma, VcBuffer save_mean,
+                        VcBuffer save_invstd) {
     VcContext *ctx = vc_cmd_context(cmd);
     VcBuffer tensors[3] = {d_x, d_out, x};
     BnIo io = bn_io(B, C, HW, tensors, 3);
@@ -206,9 +207,21 @@ void vc_batchnorm_backward_grouped(VcCmd *cmd, int B, int C, int HW, const VcBnG
     /* bytes: compulsory traffic (d_out, x, d_x read once; d_x written) */
     double elems = (double)B * C * HW;
     bn_scope(cmd, B, C, HW, pc.G);
-    bn_record(cmd, bn_pipeline(ctx, true, io), bufs, 10, pc, bn_split(ctx, &pc, 2), true, "batchnorm_bwd", 11.0 * elems,
-              16.0 * elems);
+    bn_record(cmd, bn_pipeline(ctx, true, io, set), bufs, 10, pc, bn_split(ctx, &pc, 2), true, "batchnorm_bwd", 11.0 * elems,
+              (set ? 12.0 : 16.0) * elems);
     vc_cmd_op_end(cmd);
+}
+
+void vc_batchnorm_backward_grouped(VcCmd *cmd, int B, int C, int HW, const VcBnGroups *groups, VcBuffer d_x, VcBuffer d_gamma,
+                                   VcBuffer d_beta, VcBuffer d_out, VcBuffer x, VcBuffer gamma, VcBuffer save_mean,
+                                   VcBuffer save_invstd) {
+    bn_backward(cmd, B, C, HW, groups, false, d_x, d_gamma, d_beta, d_out, x, gamma, save_mean, save_invstd);
+}
+
+void vc_batchnorm_backward_grouped_set(VcCmd *cmd, int B, int C, int HW, const VcBnGroups *groups, VcBuffer d_x,
+                                       VcBuffer d_gamma, VcBuffer d_beta, VcBuffer d_out, VcBuffer x, VcBuffer gamma,
+                                       VcBuffer save_mean, VcBuffer save_invstd) {
+    bn_backward(cmd, B, C, HW, groups, true, d_x, d_gamma, d_beta, d_out, x, gamma, save_mean, save_invstd);
 }
 
 void vc_batchnorm_backward(VcCmd *cmd, int B, int C, int HW, VcBuffer d_x, VcBuffer d_gamma, VcBuffer d_beta, VcBuffer d_out,

@@ -64,6 +64,12 @@ void vc_relu_backward(VcCmd *cmd, size_t n, VcBuffer d_x, VcBuffer d_out, VcBuff
     ew_run(cmd, names, n, 0, b, 4, "relu_bwd", 1, 16);
 }
 
+void vc_relu_backward_set(VcCmd *cmd, size_t n, VcBuffer d_x, VcBuffer d_out, VcBuffer out) {
+    static const char *const names[2] = {"relu_bwd_set", "relu_bwd_set_v4"};
+    VcBuffer b[3] = {d_x, d_out, out};
+    ew_run(cmd, names, n, 0, b, 3, "relu_bwd", 1, 12);
+}
+
 void vc_add(VcCmd *cmd, size_t n, VcBuffer out, VcBuffer a, VcBuffer b) {
     static const char *const names[2] = {"add", "add_v4"};
     VcBuffer bufs[3] = {out, a, b};

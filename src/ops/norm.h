@@ -41,11 +41,17 @@ void vc_batchnorm_forward_grouped(VcCmd *cmd, int B, int C, int HW, const VcBnGr
 void vc_batchnorm_backward_grouped(VcCmd *cmd, int B, int C, int HW, const VcBnGroups *groups, VcBuffer d_x, VcBuffer d_gamma,
                                    VcBuffer d_beta, VcBuffer d_out, VcBuffer x, VcBuffer gamma, VcBuffer save_mean,
                                    VcBuffer save_invstd);
+/* The same with d_x = (not read; d_gamma and d_beta still +=). */
+void vc_batchnorm_backward_grouped_set(VcCmd *cmd, int B, int C, int HW, const VcBnGroups *groups, VcBuffer d_x,
+                                       VcBuffer d_gamma, VcBuffer d_beta, VcBuffer d_out, VcBuffer x, VcBuffer gamma,
+                                       VcBuffer save_mean, VcBuffer save_invstd);
 
 /* out = max(x, 0) (n); in place allowed (out == x). */
 void vc_relu_forward(VcCmd *cmd, size_t n, VcBuffer out, VcBuffer x);
-/* d_x += d_out * (out > 0). */
+/* d_x += d_out * (out > 0); _set: d_x = d_out * (out > 0), d_x not read (where it gets
+ * its first gradient: one read per value less). */
 void vc_relu_backward(VcCmd *cmd, size_t n, VcBuffer d_x, VcBuffer d_out, VcBuffer out);
+void vc_relu_backward_set(VcCmd *cmd, size_t n, VcBuffer d_x, VcBuffer d_out, VcBuffer out);
 /* out = a + b (n); out may alias a or b. */
 void vc_add(VcCmd *cmd, size_t n, VcBuffer out, VcBuffer a, VcBuffer b);
 /* y += alpha * x (n). */
@@ -54,7 +60,8 @@ void vc_axpy(VcCmd *cmd, size_t n, VcBuffer y, float alpha, VcBuffer x);
 void vc_scale(VcCmd *cmd, size_t n, VcBuffer x, float alpha);
 /* out (B, C) = mean over HW of x (B, C, HW). */
 void vc_avgpool_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuffer x);
-/* d_x (B, C, HW) += d_out (B, C) / HW. */
+/* d_x (B, C, HW) += d_out (B, C) / HW; _set: d_x =, not read. */
 void vc_avgpool_backward(VcCmd *cmd, int B, int C, int HW, VcBuffer d_x, VcBuffer d_out);
+void vc_avgpool_backward_set(VcCmd *cmd, int B, int C, int HW, VcBuffer d_x, VcBuffer d_out);
 
 #endif

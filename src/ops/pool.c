@@ -16,7 +16,9 @@ typedef struct {
 } PoolPush;
 _Static_assert(sizeof(PoolPush) <= 128, "push constants");
 
-static void pool_run(VcCmd *cmd, bool backward, int B, int C, int HW, VcBuffer big, VcBuffer small) {
+/* backward with set: d_x = (no read of d_x; floats or vec4s, the TEX1 build's texel view
+ * is only for reading d_x) */
+static void pool_run(VcCmd *cmd, bool backward, bool set, int B, int C, int HW, VcBuffer big, VcBuffer small) {
     VcContext *ctx = vc_cmd_context(cmd);
     VC_ASSERT(B > 0 && C > 0 && HW > 0);
     size_t rows = (size_t)B * C, n = rows * HW;
@@ -24,13 +26,16 @@ static void pool_run(VcCmd *cmd, bool backward, int B, int C, int HW, VcBuffer b
     VcBuffer both[2] = {big, small};
     /* 0: floats from storage buffers, 1: vec4s, 2: floats through texel views */
     int io = !vc_norm_texel_ok(both, 2) ? 0 : HW % 4 == 0 ? 1 : n % 4 == 0 ? 2 : 0;
+    if (set) io = io == 1; /* the vec4 build, or floats (nothing to read through a texel view) */
     bool vec4 = io == 1;
     /* literals: the pipeline keeps the pointers */
-    static const char *const names[2][3] = {{"avgpool_fwd", "avgpool_fwd_v4", "avgpool_fwd_t1"},
-                                            {"avgpool_bwd", "avgpool_bwd_v4", "avgpool_bwd_t1"}};
+    static const char *const names[3][3] = {{"avgpool_fwd", "avgpool_fwd_v4", "avgpool_fwd_t1"},
+                                            {"avgpool_bwd", "avgpool_bwd_v4", "avgpool_bwd_t1"},
+                                            {"avgpool_bwd_set", "avgpool_bwd_set_v4", NULL}};
     /* forward: out (s), x (t in texel builds); backward: d_x (s), d_out (s), d_x again (t) */
-    static const char *const kinds[2][2] = {{"ss", "st"}, {"sss", "sst"}};
-    VcPipeline *p = vc_pipeline_1d(ctx, names[backward][io], kinds[backward][io != 0], sizeof(PoolPush));
+    static const char *const kinds[3][2] = {{"ss", "st"}, {"sss", "sst"}, {"ss", "ss"}};
+    int kind = backward + set;
+    VcPipeline *p = vc_pipeline_1d(ctx, names[kind][io], kinds[kind][io != 0], sizeof(PoolPush));
     size_t chunk_rows = vc_norm_chunk_floats(ctx) / (size_t)HW / 64 * 64;
     VC_ASSERT(chunk_rows > 0);
     vc_cmd_op_begin(cmd, "x %dx%dx%d (B, C, HW) -> %dx%d", B, C, HW, B, C);
@@ -41,7 +46,7 @@ static void pool_run(VcCmd *cmd, bool backward, int B, int C, int HW, VcBuffer b
         double elems = (double)nr * HW;
         if (backward) {
             VcBuffer b[3] = {bg, sm, bg};
-            vc_dispatch_1d(cmd, p, b, 3, &pc, nr, "avgpool_bwd", elems, 8.0 * elems + 4.0 * nr);
+            vc_dispatch_1d(cmd, p, b, set ? 2 : 3, &pc, nr, "avgpool_bwd", elems, (set ? 4.0 : 8.0) * elems + 4.0 * nr);
         } else {
             VcBuffer b[2] = {sm, bg};
             vc_dispatch_1d(cmd, p, b, 2, &pc, nr, "avgpool_fwd", elems, 4.0 * elems + 4.0 * nr);
@@ -51,9 +56,13 @@ static void pool_run(VcCmd *cmd, bool backward, int B, int C, int HW, VcBuffer b
 }
 
 void vc_avgpool_forward(VcCmd *cmd, int B, int C, int HW, VcBuffer out, VcBuffer x) {
-    pool_run(cmd, false, B, C, HW, x, out);
+    pool_run(cmd, false, false, B, C, HW, x, out);
 }
 
 void vc_avgpool_backward(VcCmd *cmd, int B, int C, int HW, VcBuffer d_x, VcBuffer d_out) {
-    pool_run(cmd, true, B, C, HW, d_x, d_out);
+    pool_run(cmd, true, false, B, C, HW, d_x, d_out);
+}
+
+void vc_avgpool_backward_set(VcCmd *cmd, int B, int C, int HW, VcBuffer d_x, VcBuffer d_out) {
+    pool_run(cmd, true, true, B, C, HW, d_x, d_out);
 }
