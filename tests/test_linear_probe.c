@@ -159,6 +159,18 @@ static void test_cli(void) {
              bin, run, data);
     rc = run_capture(cmd, out, sizeof out);
     CHECK(rc == 0 && strstr(out, "\"linear_top1\"") && !strstr(out, "knn_top1"), "--linear alone: %s", out);
+    /* --retrieval: Recall@1 <= @5 <= @10 in [0, 1], Precision@10 */
+    snprintf(cmd, sizeof cmd, "'%s' eval --checkpoint '%s/checkpoint.safetensors' --data '%s' --retrieval --json", bin, run, data);
+    rc = run_capture(cmd, out, sizeof out);
+    j = rc == 0 ? vc_json_parse(out, strlen(out), &err) : NULL;
+    double r1 = -1, r5 = -1, r10 = -1, p10 = -1;
+    if (j) {
+        vc_json_number(vc_json_get(j, "recall_at_1"), &r1), vc_json_number(vc_json_get(j, "recall_at_5"), &r5);
+        vc_json_number(vc_json_get(j, "recall_at_10"), &r10), vc_json_number(vc_json_get(j, "precision_at_10"), &p10);
+        vc_json_free(j);
+    }
+    CHECK(rc == 0 && r1 >= 0 && r1 <= r5 && r5 <= r10 && r10 <= 1 && p10 >= 0 && p10 <= 1 && !strstr(out, "knn_top1"),
+          "--retrieval alone: R@1 %.3f R@5 %.3f R@10 %.3f P@10 %.3f: %s", r1, r5, r10, p10, out);
     snprintf(cmd, sizeof cmd, "'%s' eval --checkpoint '%s/checkpoint.safetensors' --data '%s' --linear --linear-epochs 0 2>&1",
              bin, run, data);
     rc = run_capture(cmd, out, sizeof out);

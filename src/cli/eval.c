@@ -1,6 +1,6 @@
 /* eval.c (cli) — `vkcontrast eval` and `vkcontrast embed`: load a checkpoint, run the
- * encoder in eval mode over a dataset, then kNN and/or linear-probe accuracy, or .npy
- * features and labels. */
+ * encoder in eval mode over a dataset, then kNN and/or linear-probe accuracy and/or
+ * retrieval metrics, or .npy features and labels. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "eval/embed.h"
 #include "eval/knn.h"
 #include "eval/linear_probe.h"
+#include "eval/retrieval.h"
 #include "io/checkpoint.h"
 #include "io/json.h"
 #include "io/npy.h"
@@ -100,7 +101,7 @@ static int flag_float(const char *flag, const char *v, double lo, double hi, flo
 
 int cmd_eval(int argc, char **argv) {
     const char *ckpt = NULL, *data = DEFAULT_DATA, *device = NULL;
-    bool json = false, want_knn = false, want_linear = false;
+    bool json = false, want_knn = false, want_linear = false, want_retrieval = false;
     int k = 200;
     VcLinearProbeConfig lp;
     vc_linear_probe_defaults(&lp);
@@ -108,7 +109,8 @@ int cmd_eval(int argc, char **argv) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int st = VC_OK;
         if (!strcmp(a, "--help")) {
-            puts("usage: vkcontrast eval --checkpoint FILE [--data PATH] [--knn] [--linear] [--json] [--device N|NAME]\n"
+            puts("usage: vkcontrast eval --checkpoint FILE [--data PATH] [--knn] [--linear] [--retrieval] [--json]\n"
+                 "                       [--device N|NAME]\n"
                  "                       [--linear-epochs N] [--linear-lr X] [--linear-batch B] [--linear-wd X]\n\n"
                  "Scores the checkpoint's 128-d representation (the encoder output before the projection head)\n"
                  "with the train split of --data as training set and the test split as test set.\n"
@@ -117,12 +119,15 @@ int cmd_eval(int argc, char **argv) {
                  "  --linear           linear probe top-1: a linear classifier trained on the device on frozen\n"
                  "                     features standardized with the train split's mean and std; softmax\n"
                  "                     cross-entropy, SGD momentum 0.9, cosine learning rate from lr to 0\n"
+                 "  --retrieval        each test image queries the train split by cosine similarity: Recall@1/5/10\n"
+                 "                     (a same-class image among the K nearest) and Precision@10\n"
                  "  --linear-epochs N  epochs of the linear probe (default 100)\n"
                  "  --linear-lr X      its learning rate for batch 256, scaled by batch/256 (default 0.1)\n"
                  "  --linear-batch B   its batch size (default 256)\n"
                  "  --linear-wd X      its weight decay (default 0)\n"
                  "  --json             one JSON object on stdout: knn_top1, knn_top5, k, bank, test and/or\n"
-                 "                     linear_top1, linear_train_top1, linear_loss, linear_epochs");
+                 "                     linear_top1, linear_train_top1, linear_loss, linear_epochs and/or\n"
+                 "                     recall_at_1, recall_at_5, recall_at_10, precision_at_10");
             return 0;
         } else if (!strcmp(a, "--checkpoint") && v) ckpt = v, i++;
         else if (!strcmp(a, "--data") && v) data = v, i++;
@@ -130,6 +135,7 @@ int cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--json")) json = true;
         else if (!strcmp(a, "--knn")) want_knn = true;
         else if (!strcmp(a, "--linear")) want_linear = true;
+        else if (!strcmp(a, "--retrieval")) want_retrieval = true;
         else if (!strcmp(a, "--linear-epochs")) st = flag_int(a, v, 1, 100000, &lp.epochs), i++;
         else if (!strcmp(a, "--linear-batch")) st = flag_int(a, v, 1, 65536, &lp.batch), i++;
         else if (!strcmp(a, "--linear-lr")) st = flag_float(a, v, 1e-8, 100, &lp.lr), i++;
@@ -138,7 +144,7 @@ int cmd_eval(int argc, char **argv) {
         if (st != VC_OK) return cli_fail("eval: %s", vc_last_error());
     }
     if (!ckpt) return cli_fail("eval: --checkpoint FILE is required");
-    if (!want_knn && !want_linear) want_knn = true; /* kNN is the default evaluation */
+    if (!want_knn && !want_linear && !want_retrieval) want_knn = true; /* kNN is the default evaluation */
     Loaded l = {0};
     VcDataset train = {0}, test = {0};
     VcBuffer train_emb = {0}, test_emb = {0}, bank = {0}, queries = {0};
@@ -147,15 +153,19 @@ int cmd_eval(int argc, char **argv) {
     if (st == VC_OK) st = embed_split(&l, data, VC_SPLIT_TRAIN, &train, &train_emb, false);
     if (st == VC_OK) st = embed_split(&l, data, VC_SPLIT_TEST, &test, &test_emb, false);
     if (st == VC_OK && (!train.labels || !test.labels)) {
-        vc_set_error("%s has no labels: kNN and the linear probe need labelled train and test splits", data);
+        vc_set_error("%s has no labels: kNN, the linear probe and retrieval need labelled train and test splits", data);
         st = VC_ERR_ARG;
     }
     int D = l.m ? l.m->repr_dim : 0, classes = VC_MAX(train.num_classes, test.num_classes);
     VcKnnResult r = {0};
-    if (st == VC_OK && want_knn) st = l2_rows(l.ctx, train_emb, train.n, D, &bank);
-    if (st == VC_OK && want_knn) st = l2_rows(l.ctx, test_emb, test.n, D, &queries);
+    VcRetrievalResult rr = {0};
+    bool cosine = want_knn || want_retrieval;
+    if (st == VC_OK && cosine) st = l2_rows(l.ctx, train_emb, train.n, D, &bank);
+    if (st == VC_OK && cosine) st = l2_rows(l.ctx, test_emb, test.n, D, &queries);
     if (st == VC_OK && want_knn)
         st = vc_knn_eval(l.ctx, bank, train.labels, train.n, queries, test.labels, test.n, D, classes, k, 0.1f, &r);
+    if (st == VC_OK && want_retrieval)
+        st = vc_retrieval_eval(l.ctx, bank, train.labels, train.n, queries, test.labels, test.n, D, &rr);
     VcLinearProbeResult lr = {0};
     if (st == VC_OK && want_linear)
         st = vc_linear_probe(l.ctx, train_emb, train.labels, train.n, test_emb, test.labels, test.n, D, classes, &lp, &lr, NULL);
@@ -175,6 +185,16 @@ int cmd_eval(int argc, char **argv) {
             vc_json_field_number(&w, "linear_loss", lr.loss);
             vc_json_field_int(&w, "linear_epochs", lr.epochs);
         }
+        if (want_retrieval) {
+            for (int i = 0; i < VC_RETRIEVAL_KS; i++) {
+                char key[32];
+                snprintf(key, sizeof key, "recall_at_%d", rr.ks[i]);
+                vc_json_field_number(&w, key, rr.recall[i]);
+            }
+            char key[32];
+            snprintf(key, sizeof key, "precision_at_%d", rr.k);
+            vc_json_field_number(&w, key, rr.precision_at_k);
+        }
         vc_json_field_int(&w, "bank", train.n);
         vc_json_field_int(&w, "test", test.n);
         vc_json_end_object(&w);
@@ -186,6 +206,10 @@ int cmd_eval(int argc, char **argv) {
         if (want_linear)
             printf("linear probe (%d epochs, train %d, test %d): top-1 %.2f%%  (train top-1 %.2f%%, final loss %.4f)\n",
                    lr.epochs, train.n, test.n, 100 * lr.test_top1, 100 * lr.train_top1, lr.loss);
+        if (want_retrieval)
+            printf("retrieval (bank %d, queries %d): Recall@%d %.2f%%  Recall@%d %.2f%%  Recall@%d %.2f%%  Precision@%d %.2f%%\n",
+                   train.n, test.n, rr.ks[0], 100 * rr.recall[0], rr.ks[1], 100 * rr.recall[1], rr.ks[2], 100 * rr.recall[2],
+                   rr.k, 100 * rr.precision_at_k);
     }
     if (l.ctx) {
         VcBuffer *bufs[] = {&train_emb, &test_emb, &bank, &queries};
