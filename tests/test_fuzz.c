@@ -332,6 +332,16 @@ static void fuzz_resume_config(void) {
         CHECK(st != VC_OK && strstr(vc_last_error(), path), "config.json with %s refused, naming the file: %s", bad[k][1],
               vc_last_error());
     }
+    /* a run on 4x4 images (checkpoints allow sizes from 4) resumes */
+    {
+        char edited[2048];
+        const char *at = strstr(text, "\"image_size\": 28");
+        VC_ASSERT(at);
+        snprintf(edited, sizeof edited, "%.*s\"image_size\": 4%s", (int)(at - text), text, at + strlen("\"image_size\": 28"));
+        write_bytes(path, (const uint8_t *)edited, strlen(edited));
+        vc_train_defaults(&c);
+        CHECK(vc_train_load_config(dir, &c) == VC_OK && c.image_size == 4, "config.json of a 4x4 run loads: %s", vc_last_error());
+    }
     unlink(path);
     rmdir(dir);
     free(buf);

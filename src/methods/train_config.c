@@ -190,7 +190,7 @@ int vc_train_parse(VcTrainConfig *c, int argc, char **argv, int *used) {
         else if (!strcmp(flag, "--subset")) st = parse_int(flag, v, 0, 1 << 30, &c->subset);
         else if (!strcmp(flag, "--knn-every")) st = parse_int(flag, v, 0, 100000, &c->knn_every);
         else if (!strcmp(flag, "--knn-k")) st = parse_int(flag, v, 1, 256, &c->knn_k);
-        else if (!strcmp(flag, "--image-size")) st = parse_int(flag, v, 8, 1024, &c->image_size);
+        else if (!strcmp(flag, "--image-size")) st = parse_int(flag, v, 4, 1024, &c->image_size);
         else if (!strcmp(flag, "--out-dim")) st = parse_int(flag, v, 1, 8192, &c->out_dim);
         else if (!strcmp(flag, "--warmup-epochs")) st = parse_int(flag, v, 0, 100000, &c->warmup_epochs);
         else if (!strcmp(flag, "--max-steps")) st = parse_int(flag, v, 0, 1 << 30, &c->max_steps);
