@@ -165,6 +165,12 @@ int main(void) {
           ok ? "read" : stbi_failure_reason());
     snprintf(cmd, sizeof cmd, "'%s' augment --data '%s/missing' --out '%s' 2>/dev/null", getenv("VKCONTRAST_BIN"), root, grid);
     CHECK(system(cmd) != 0, "augment on a missing path fails");
+    /* loaded as train loads it: --image-size, --channels */
+    snprintf(cmd, sizeof cmd, "'%s' augment --data '%s' --out '%s' --count 3 --image-size 12 --channels 3 >/dev/null",
+             getenv("VKCONTRAST_BIN"), data, grid);
+    CHECK(system(cmd) == 0, "vkcontrast augment --image-size 12 --channels 3 exits 0");
+    ok = stbi_info(grid, &gw, &gh, &gc);
+    CHECK(ok && gw == 7 * 12 + 8 * 2 && gh == 3 * 12 + 4 * 2 && gc == 3, "grid of 12x12 RGB cells (%dx%d, %d channels)", gw, gh, gc);
     /* --method picks the recipe `train --method` uses; names and messages are train's */
     snprintf(cmd, sizeof cmd, "'%s' augment --data '%s' --out '%s' --count 2 --method moco --moco-version 1 >/dev/null",
              getenv("VKCONTRAST_BIN"), data, grid);

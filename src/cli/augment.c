@@ -17,34 +17,36 @@ int cmd_augment(int argc, char **argv) {
     const char *data = "/usr/share/datasets/fashion-mnist", *out = NULL, *device = NULL;
     int count = 8;
     uint32_t seed = 0;
-    /* --method and --moco-version, checked by the train parser (same names and messages) */
-    char *method_argv[5] = {"augment"};
-    int method_argc = 1;
+    /* --method, --moco-version, --image-size and --channels, checked by the train parser
+     * (same names and messages) */
+    char *train_argv[9] = {"augment"};
+    int train_argc = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help")) {
             puts("usage: vkcontrast augment [--data PATH] --out GRID.png [--method M] [--moco-version 1|2] [--count N]\n"
-                 "                          [--seed S] [--device N|NAME]\n\n"
+                 "                          [--image-size S] [--channels 1|3] [--seed S] [--device N|NAME]\n\n"
                  "Writes a PNG grid: per row one image, its original then 6 augmented views, with the recipe\n"
-                 "`train --method M` uses for this data (default simclr).");
+                 "`train --method M` uses for this data (default simclr), loaded as train loads it.");
             return 0;
         } else if (!strcmp(a, "--data") && v) data = v, i++;
         else if (!strcmp(a, "--out") && v) out = v, i++;
         else if (!strcmp(a, "--device") && v) device = v, i++;
         else if (!strcmp(a, "--count") && v) count = atoi(v), i++;
         else if (!strcmp(a, "--seed") && v) seed = (uint32_t)strtoul(v, NULL, 10), i++; /* as train: low 32 bits */
-        else if ((!strcmp(a, "--method") || !strcmp(a, "--moco-version")) && v && method_argc < 5)
-            method_argv[method_argc++] = (char *)a, method_argv[method_argc++] = (char *)v, i++;
+        else if ((!strcmp(a, "--method") || !strcmp(a, "--moco-version") || !strcmp(a, "--image-size") ||
+                  !strcmp(a, "--channels")) && v && train_argc < 9)
+            train_argv[train_argc++] = (char *)a, train_argv[train_argc++] = (char *)v, i++;
         else return cli_fail("augment: unknown or incomplete option '%s' (see `vkcontrast augment --help`)", a);
     }
     if (!out) return cli_fail("augment: --out GRID.png is required");
     VcTrainConfig tc;
     vc_train_defaults(&tc);
     int used = 0;
-    if (vc_train_parse(&tc, method_argc, method_argv, &used) != VC_OK) return cli_fail("augment: %s", vc_last_error());
+    if (vc_train_parse(&tc, train_argc, train_argv, &used) != VC_OK) return cli_fail("augment: %s", vc_last_error());
     if (count < 1 || count > 64) return cli_fail("augment: --count %d: expected 1 to 64", count);
     VcDataset d = {0};
-    VcDataOptions o = {.subset = count};
+    VcDataOptions o = {.subset = count, .image_size = tc.image_size, .channels = tc.channels};
     if (vc_dataset_load(data, VC_SPLIT_TRAIN, &o, &d) != VC_OK) return cli_fail("augment: %s", vc_last_error());
     if (d.h != d.w) {
         vc_dataset_free(&d);

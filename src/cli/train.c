@@ -33,13 +33,19 @@ static void report_hook(void *user, const VcTrainEventInfo *ev) {
         r->grid_tried = true;
         snprintf(r->grid, sizeof r->grid, "%s/augment.png", ev->out);
         if (access(r->grid, R_OK) != 0) {
-            char seed[24], version[8]; /* the run's seed and recipe: the grid shows views this run could draw */
-            snprintf(seed, sizeof seed, "%u", (uint32_t)ev->config->seed);
-            snprintf(version, sizeof version, "%d", ev->config->moco_version);
-            char *argv[] = {"augment", "--data", (char *)ev->config->data, "--out", r->grid, "--count", "4", "--seed", seed,
-                            "--method", (char *)ev->config->method, NULL, NULL, NULL};
+            /* the run's seed, recipe and image size: the grid shows views this run could draw */
+            const VcTrainConfig *c = ev->config;
+            char seed[24], version[8], size[8], channels[8];
+            snprintf(seed, sizeof seed, "%u", (uint32_t)c->seed);
+            snprintf(version, sizeof version, "%d", c->moco_version);
+            snprintf(size, sizeof size, "%d", c->image_size);
+            snprintf(channels, sizeof channels, "%d", c->channels);
+            char *argv[18] = {"augment", "--data", (char *)c->data, "--out", r->grid, "--count", "4", "--seed", seed,
+                              "--method", (char *)c->method};
             int argc = 11;
-            if (!strcmp(ev->config->method, "moco")) argv[argc++] = "--moco-version", argv[argc++] = version;
+            if (!strcmp(c->method, "moco")) argv[argc++] = "--moco-version", argv[argc++] = version;
+            if (c->image_size) argv[argc++] = "--image-size", argv[argc++] = size;
+            if (c->channels) argv[argc++] = "--channels", argv[argc++] = channels;
             if (cmd_augment(argc, argv) != 0) r->grid[0] = 0; /* its message is printed; the report goes without */
         }
     }
