@@ -159,6 +159,13 @@ static void test_cli(void) {
              bin, run, data);
     rc = run_capture(cmd, out, sizeof out);
     CHECK(rc == 0 && strstr(out, "\"linear_top1\"") && !strstr(out, "knn_top1"), "--linear alone: %s", out);
+    /* --knn-k: the k reported; out of range refused */
+    snprintf(cmd, sizeof cmd, "'%s' eval --checkpoint '%s/checkpoint.safetensors' --data '%s' --knn-k 7 --json", bin, run, data);
+    rc = run_capture(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "\"k\":7") && strstr(out, "knn_top1"), "--knn-k 7: %s", out);
+    snprintf(cmd, sizeof cmd, "'%s' eval --checkpoint '%s/checkpoint.safetensors' --data '%s' --knn-k 257 2>&1", bin, run, data);
+    rc = run_capture(cmd, out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "--knn-k 257"), "--knn-k 257 refused: %s", out);
     /* --retrieval: Recall@1 <= @5 <= @10 in [0, 1], Precision@10 */
     snprintf(cmd, sizeof cmd, "'%s' eval --checkpoint '%s/checkpoint.safetensors' --data '%s' --retrieval --json", bin, run, data);
     rc = run_capture(cmd, out, sizeof out);

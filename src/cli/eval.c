@@ -110,12 +110,13 @@ int cmd_eval(int argc, char **argv) {
         int st = VC_OK;
         if (!strcmp(a, "--help")) {
             puts("usage: vkcontrast eval --checkpoint FILE [--data PATH] [--knn] [--linear] [--retrieval] [--json]\n"
-                 "                       [--device N|NAME]\n"
+                 "                       [--knn-k K] [--device N|NAME]\n"
                  "                       [--linear-epochs N] [--linear-lr X] [--linear-batch B] [--linear-wd X]\n\n"
                  "Scores the checkpoint's 128-d representation (the encoder output before the projection head)\n"
                  "with the train split of --data as training set and the test split as test set.\n"
                  "  --knn              weighted kNN top-1/top-5: cosine similarity, k = 200, weights exp(s/0.1)\n"
                  "                     (the default when neither --knn nor --linear is given)\n"
+                 "  --knn-k K          neighbours that vote, 1 to 256 (default 200, as train's monitor)\n"
                  "  --linear           linear probe top-1: a linear classifier trained on the device on frozen\n"
                  "                     features standardized with the train split's mean and std; softmax\n"
                  "                     cross-entropy, SGD momentum 0.9, cosine learning rate from lr to 0\n"
@@ -136,6 +137,7 @@ int cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--knn")) want_knn = true;
         else if (!strcmp(a, "--linear")) want_linear = true;
         else if (!strcmp(a, "--retrieval")) want_retrieval = true;
+        else if (!strcmp(a, "--knn-k")) st = flag_int(a, v, 1, 256, &k), i++, want_knn = true;
         else if (!strcmp(a, "--linear-epochs")) st = flag_int(a, v, 1, 100000, &lp.epochs), i++;
         else if (!strcmp(a, "--linear-batch")) st = flag_int(a, v, 1, 65536, &lp.batch), i++;
         else if (!strcmp(a, "--linear-lr")) st = flag_float(a, v, 1e-8, 100, &lp.lr), i++;
