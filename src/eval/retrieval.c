@@ -19,13 +19,13 @@ int vc_retrieval_eval(VcContext *ctx, VcBuffer bank, const int32_t *bank_labels,
     int st = vc_knn_search(ctx, bank, nb, queries, nq, D, k, hv, hi);
     VcRetrievalResult r = {0};
     for (int q = 0; st == VC_OK && q < nq; q++) {
-        int same = 0, first_hit = -1; /* same-label rows among the first j, and the rank of the first */
+        int same = 0, first_hit = -1; /* same-label rows among the k, and the rank of the first */
         for (int j = 0; j < k; j++) {
             bool hit = bank_labels[hi[(size_t)q * k + j]] == query_labels[q];
             same += hit;
             if (hit && first_hit < 0) first_hit = j;
-            if (j + 1 == k) r.precision_at_k += (double)same / k;
         }
+        r.precision_at_k += (double)same / k;
         for (int i = 0; i < VC_RETRIEVAL_KS; i++) r.recall[i] += first_hit >= 0 && first_hit < ks[i];
     }
     free(hv);

@@ -212,7 +212,8 @@ static void bn_backward(VcNet *n, VcCmd *cmd, const VcBnLayer *bn, int HW, Act *
         d_bn_out = out->d_pre;
     }
     vc_batchnorm_backward_grouped_set(cmd, n->B, bn->C, HW, &n->groups, d_x, vc_model_grad(m, bn->gamma),
-                                  vc_model_grad(m, bn->beta), d_bn_out, x, vc_model_weight(m, bn->gamma), s->mean, s->invstd);
+                                      vc_model_grad(m, bn->beta), d_bn_out, x, vc_model_weight(m, bn->gamma), s->mean,
+                                      s->invstd);
 }
 
 static void conv_forward(VcNet *n, VcCmd *cmd, const VcConvLayer *c, VcBuffer out, VcBuffer in) {
@@ -337,15 +338,15 @@ void vc_net_backward(VcNet *n, VcCmd *cmd) {
         vc_relu_backward_set(cmd, nb->a2.n, nb->a2.d_pre, nb->a2.d, nb->a2.x);
         VcBuffer d_sum = nb->a2.d_pre;
         vc_batchnorm_backward_grouped_set(cmd, n->B, b->C_out, HW, &n->groups, nb->c2.d, vc_model_grad(m, b->bn2.gamma),
-                                      vc_model_grad(m, b->bn2.beta), d_sum, nb->c2.x, vc_model_weight(m, b->bn2.gamma),
-                                      nb->s2.mean, nb->s2.invstd);
+                                          vc_model_grad(m, b->bn2.beta), d_sum, nb->c2.x, vc_model_weight(m, b->bn2.gamma),
+                                          nb->s2.mean, nb->s2.invstd);
         conv_backward(n, cmd, &b->conv2, nb->a1.d, true, nb->c2.d, nb->a1.x);
         bn_backward(n, cmd, &b->bn1, HW, &nb->a1, nb->c1.x, nb->c1.d, &nb->s1, true);
         conv_backward(n, cmd, &b->conv1, in->d, true, nb->c1.d, in->x);
         if (b->has_shortcut) {
-            vc_batchnorm_backward_grouped_set(cmd, n->B, b->C_out, HW, &n->groups, nb->sc_c.d, vc_model_grad(m, b->sc_bn.gamma),
-                                          vc_model_grad(m, b->sc_bn.beta), d_sum, nb->sc_c.x,
-                                          vc_model_weight(m, b->sc_bn.gamma), nb->s_sc.mean, nb->s_sc.invstd);
+            vc_batchnorm_backward_grouped_set(cmd, n->B, b->C_out, HW, &n->groups, nb->sc_c.d,
+                                              vc_model_grad(m, b->sc_bn.gamma), vc_model_grad(m, b->sc_bn.beta), d_sum,
+                                              nb->sc_c.x, vc_model_weight(m, b->sc_bn.gamma), nb->s_sc.mean, nb->s_sc.invstd);
             conv_backward(n, cmd, &b->sc_conv, in->d, false, nb->sc_c.d, in->x);
         } else {
             vc_axpy(cmd, in->n, in->d, 1.0f, d_sum);
